@@ -1,0 +1,179 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+// config is every setting of the binary, read from the environment. Each
+// field's default works on a developer's machine with `make services`.
+type config struct {
+	Env             string        `env:"STOREFLEET_ENV" envDefault:"development" help:"development or production (production logs JSON)"`
+	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080" help:"address the HTTP server listens on"`
+	BaseURL         string        `env:"BASE_URL" envDefault:"http://localhost:8080" help:"scheme, base domain and port the fleet is reached at: stores at <slug>.<domain>, dashboard at app.<domain>"`
+	DatabaseURL     string        `env:"DATABASE_URL" envDefault:"postgres://storefleet@127.0.0.1:54329/storefleet?sslmode=disable" secret:"true" help:"control database; pgx parameters allowed (behind PgBouncer before 1.21 add default_query_exec_mode=exec)"`
+	DatabaseConns   int           `env:"DATABASE_MAX_CONNS" envDefault:"20" help:"most connections per database pool (the control database and each shard)"`
+	RedisURL        string        `env:"REDIS_URL" envDefault:"redis://127.0.0.1:63799/0" secret:"true" help:"Redis, for the job queue and cross-process cache invalidation"`
+	LogFormat       string        `env:"LOG_FORMAT" envDefault:"" help:"text or json; empty: text in development, json in production"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long SIGTERM waits for in-flight requests"`
+	TenantCacheTTL  time.Duration `env:"TENANT_CACHE_TTL" envDefault:"30s" help:"how long a process trusts its cached host-to-store answers (changes also invalidate them through Redis)"`
+	MigrateParallel int           `env:"MIGRATE_PARALLELISM" envDefault:"4" help:"stores migrated at once by storefleet migrate"`
+
+	// Derived in load.
+	urls     tenant.URLs
+	logLevel slog.Level
+}
+
+// loadConfig reads the configuration through getenv and validates it; every
+// error names the variable to fix.
+func loadConfig(getenv func(string) string) (config, error) {
+	var cfg config
+	params, err := env.GetFieldParams(&cfg)
+	if err != nil {
+		return cfg, err
+	}
+	vars := map[string]string{}
+	fieldKey := map[string]string{}
+	for _, p := range params {
+		if v := getenv(p.Key); v != "" {
+			vars[p.Key] = v
+		}
+	}
+	t := reflect.TypeFor[config]()
+	for i := range t.NumField() {
+		if k := t.Field(i).Tag.Get("env"); k != "" {
+			fieldKey[t.Field(i).Name] = k
+		}
+	}
+	if err := env.ParseWithOptions(&cfg, env.Options{Environment: vars}); err != nil {
+		if agg, ok := errors.AsType[env.AggregateError](err); ok {
+			var msgs []string
+			for _, e := range agg.Errors {
+				if pe, ok := errors.AsType[env.ParseError](e); ok {
+					msgs = append(msgs, fmt.Sprintf("%s: %q is not a valid %s", fieldKey[pe.Name], vars[fieldKey[pe.Name]], pe.Type))
+					continue
+				}
+				msgs = append(msgs, e.Error())
+			}
+			return cfg, errors.New(strings.Join(msgs, "; "))
+		}
+		return cfg, err
+	}
+	return cfg, cfg.validate()
+}
+
+func (c *config) validate() error {
+	var problems []string
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+	}
+	switch c.Env {
+	case "development", "production":
+	default:
+		bad("STOREFLEET_ENV", "%q must be development or production", c.Env)
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = map[string]string{"production": "json"}[c.Env]
+		if c.LogFormat == "" {
+			c.LogFormat = "text"
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("LOG_FORMAT", "%q must be text or json", c.LogFormat)
+	}
+	if err := c.logLevel.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		bad("LOG_LEVEL", "%q must be debug, info, warn or error", c.LogLevel)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		bad("HTTP_ADDR", "%q must be host:port or :port", c.HTTPAddr)
+	}
+	var err error
+	if c.urls, err = tenant.ParseBaseURL(c.BaseURL); err != nil {
+		bad("BASE_URL", "%s", errs.MessageOf(err))
+	}
+	if _, err := pg.ParseURL(c.DatabaseURL); err != nil {
+		bad("DATABASE_URL", "%v", err)
+	}
+	if _, err := redis.ParseURL(c.RedisURL); err != nil {
+		bad("REDIS_URL", "not a valid Redis URL (redis://[:password@]host:port/db)")
+	}
+	if c.DatabaseConns < 2 {
+		bad("DATABASE_MAX_CONNS", "%d must be at least 2", c.DatabaseConns)
+	}
+	if c.MigrateParallel < 1 {
+		bad("MIGRATE_PARALLELISM", "%d must be at least 1", c.MigrateParallel)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("SHUTDOWN_TIMEOUT", "must be positive")
+	}
+	if c.TenantCacheTTL <= 0 {
+		bad("TENANT_CACHE_TTL", "must be positive")
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// logValues lists the settings for the start-up log line, secrets masked.
+func (c config) logValues() []any {
+	var out []any
+	v := reflect.ValueOf(c)
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := f.Tag.Get("env")
+		if key == "" {
+			continue
+		}
+		val := fmt.Sprint(v.Field(i).Interface())
+		if f.Tag.Get("secret") == "true" {
+			val = redact(val)
+		}
+		out = append(out, key, val)
+	}
+	return out
+}
+
+// redact hides the password in a URL.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable, hidden)"
+	}
+	return u.Redacted()
+}
+
+// configHelp lists every variable with its default and meaning, for --help.
+func configHelp() string {
+	var b strings.Builder
+	b.WriteString("Environment variables:\n")
+	t := reflect.TypeFor[config]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := f.Tag.Get("env")
+		if key == "" {
+			continue
+		}
+		def := f.Tag.Get("envDefault")
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(&b, "  %-20s %s\n  %-20s default: %s\n", key, f.Tag.Get("help"), "", def)
+	}
+	return b.String()
+}

@@ -1,0 +1,105 @@
+// Command storefleet is the whole platform in one binary: the HTTP server
+// (dashboard, storefronts, Admin API), migrations, store administration and a
+// development mode that runs everything against local services.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+
+	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Getenv, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "storefleet:", err)
+		os.Exit(1)
+	}
+}
+
+// run executes the command line args; ctx ends on SIGTERM or Ctrl-C.
+func run(ctx context.Context, getenv func(string) string, args []string, stdout, stderr io.Writer) error {
+	gin.SetMode(gin.ReleaseMode)
+	root := &cobra.Command{
+		Use:           "storefleet",
+		Short:         "Storefleet: a multi-tenant commerce platform",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.SetUsageTemplate(root.UsageTemplate() + "\n" + configHelp())
+	root.AddCommand(
+		serveCmd(getenv, stdout, stderr),
+		devCmd(getenv, stdout, stderr),
+		migrateCmd(getenv, stdout, stderr),
+		tenantCmd(getenv, stdout, stderr),
+		shardCmd(getenv, stdout, stderr),
+	)
+	return root.ExecuteContext(ctx)
+}
+
+// deps are what most commands need: configuration, a logger, Redis, and the
+// control plane.
+type deps struct {
+	cfg config
+	log *slog.Logger
+	rdb *redis.Client
+	db  *tenant.DB
+}
+
+// openDeps loads the configuration and connects to PostgreSQL and Redis.
+func openDeps(ctx context.Context, getenv func(string) string, stderr io.Writer) (*deps, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg, stderr)
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pingCtx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("connect to Redis at %s: %w (is it running? `make services` starts one)", opt.Addr, err)
+	}
+	db, err := tenant.Open(ctx, cfg.DatabaseURL, tenant.Config{
+		Pool: pg.Pool{MaxConns: cfg.DatabaseConns, MaxIdle: cfg.DatabaseConns, MaxLifetime: 30 * time.Minute},
+	}, rdb, log)
+	if err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("%w (is it running? `make services` starts one)", err)
+	}
+	return &deps{cfg: cfg, log: log, rdb: rdb, db: db}, nil
+}
+
+func (d *deps) Close() error {
+	return errors.Join(d.db.Close(), d.rdb.Close())
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

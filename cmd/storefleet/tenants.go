@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+// withDeps wraps a command body that needs the control plane.
+func withDeps(getenv func(string) string, stderr io.Writer, fn func(ctx context.Context, d *deps, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		d, err := openDeps(cmd.Context(), getenv, stderr)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return fn(cmd.Context(), d, args)
+	}
+}
+
+func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "tenant", Short: "Create, list, suspend, resume and delete stores"}
+
+	var slug, name, owner, password string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a store owned by an account (created too when --password is given)",
+		Args:  cobra.NoArgs,
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, _ []string) error {
+			t, err := createStore(ctx, d.db, owner, password, tenant.NewStore{Slug: slug, Name: name, Email: owner})
+			if err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "created store %d %q at %s (shard %d)\n", t.ID, t.Slug, d.cfg.urls.Store(t.Slug), t.ShardID)
+			return nil
+		}),
+	}
+	create.Flags().StringVar(&name, "name", "", "the store's name (required)")
+	create.Flags().StringVar(&slug, "slug", "", "the store's subdomain (default: from the name)")
+	create.Flags().StringVar(&owner, "owner", "", "the owner's email (required)")
+	create.Flags().StringVar(&password, "password", "", "the owner's password, when the account does not exist yet")
+	create.MarkFlagRequired("name")
+	create.MarkFlagRequired("owner")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List every store",
+		Args:  cobra.NoArgs,
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, _ []string) error {
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSLUG\tNAME\tSHARD\tSTATUS\tSCHEMA VERSION\tCREATED")
+			var after tenant.ID
+			for {
+				page, err := d.db.Tenants(ctx, after, 500)
+				if err != nil {
+					return err
+				}
+				for _, t := range page {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d\t%s\n", t.ID, t.Slug, t.Name, t.ShardID, t.Status, t.SchemaVersion, t.CreatedAt.Format("2006-01-02 15:04"))
+				}
+				if len(page) < 500 {
+					break
+				}
+				after = page[len(page)-1].ID
+			}
+			return tw.Flush()
+		}),
+	}
+
+	setStatus := func(use, short string, status tenant.Status) *cobra.Command {
+		return &cobra.Command{
+			Use:   use + " <slug or id>",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+				t, err := findStore(ctx, d.db, args[0])
+				if err != nil {
+					return describe(err)
+				}
+				if t, err = d.db.SetStatus(ctx, t.ID, status); err != nil {
+					return describe(err)
+				}
+				fmt.Fprintf(stdout, "store %d %q is now %s\n", t.ID, t.Slug, t.Status)
+				return nil
+			}),
+		}
+	}
+
+	var yes bool
+	del := &cobra.Command{
+		Use:   "delete <slug or id>",
+		Short: "Delete a store and all of its data, for good",
+		Args:  cobra.ExactArgs(1),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			t, err := findStore(ctx, d.db, args[0])
+			if err != nil {
+				return describe(err)
+			}
+			if !yes {
+				return fmt.Errorf("deleting store %d %q destroys all of its data; add --yes to confirm", t.ID, t.Slug)
+			}
+			if err := d.db.Delete(ctx, t.ID); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "deleted store %d %q\n", t.ID, t.Slug)
+			return nil
+		}),
+	}
+	del.Flags().BoolVar(&yes, "yes", false, "confirm that the store's data is to be destroyed")
+
+	cmd.AddCommand(create, list,
+		setStatus("suspend", "Suspend a store: its storefront and API refuse requests", tenant.Suspended),
+		setStatus("resume", "Resume a suspended store", tenant.Active),
+		del)
+	return cmd
+}
+
+// createStore provisions a store for the account with email owner, signing
+// the account up first when a password is given and it does not exist.
+func createStore(ctx context.Context, db *tenant.DB, owner, password string, ns tenant.NewStore) (*tenant.Tenant, error) {
+	acct, err := db.AccountByEmail(ctx, owner)
+	switch {
+	case err == nil:
+		return db.CreateStoreFor(ctx, acct.ID, ns)
+	case !errs.Is(err, errs.NotFound):
+		return nil, err
+	case password == "":
+		return nil, fmt.Errorf("no account for %s: give --password to create it", owner)
+	}
+	_, t, err := db.SignUp(ctx, tenant.Signup{Email: owner, Password: password, StoreName: ns.Name, Slug: ns.Slug})
+	return t, err
+}
+
+// findStore finds a store by slug or numeric id.
+func findStore(ctx context.Context, db *tenant.DB, ref string) (*tenant.Tenant, error) {
+	if n, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return db.Tenant(ctx, tenant.ID(n))
+	}
+	return db.TenantBySlug(ctx, ref)
+}
+
+// describe turns a service error into a line for the terminal: the safe
+// message and the per-field problems.
+func describe(err error) error {
+	fields := errs.FieldsOf(err)
+	if len(fields) == 0 {
+		if errs.KindOf(err) == errs.Internal {
+			return err
+		}
+		return errors.New(errs.MessageOf(err))
+	}
+	msg := ""
+	for _, f := range slices.Sorted(maps.Keys(fields)) {
+		for _, p := range fields[f] {
+			if msg != "" {
+				msg += "; "
+			}
+			msg += f + " " + p
+		}
+	}
+	return errors.New(msg)
+}
+
+func shardCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "shard", Short: "List and add the databases that hold store schemas"}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List shards with their capacity and store count",
+		Args:  cobra.NoArgs,
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, _ []string) error {
+			shards, err := d.db.Shards(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tSTORES\tCAPACITY\tDATABASE")
+			for _, s := range shards {
+				db := "(control database)"
+				if s.DSN != "" {
+					db = redact(s.DSN)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\n", s.ID, s.Name, s.Status, s.Stores, s.Capacity, db)
+			}
+			return tw.Flush()
+		}),
+	}
+	var name, url string
+	var capacity int
+	add := &cobra.Command{
+		Use:   "add",
+		Short: "Register a PostgreSQL database as a shard for new stores",
+		Args:  cobra.NoArgs,
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, _ []string) error {
+			s, err := d.db.AddShard(ctx, name, url, capacity)
+			if err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "added shard %d %q with room for %d stores\n", s.ID, s.Name, s.Capacity)
+			return nil
+		}),
+	}
+	add.Flags().StringVar(&name, "name", "", "the shard's name (required)")
+	add.Flags().StringVar(&url, "url", "", "the shard database's PostgreSQL URL (required)")
+	add.Flags().IntVar(&capacity, "capacity", 5000, "how many stores the shard may hold")
+	add.MarkFlagRequired("name")
+	add.MarkFlagRequired("url")
+
+	var setCapacity int
+	var status string
+	set := &cobra.Command{
+		Use:   "set <id>",
+		Short: "Change a shard's capacity, or close it to new stores",
+		Args:  cobra.ExactArgs(1),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			id, err := strconv.Atoi(args[0])
+			if err != nil {
+				return fmt.Errorf("%q is not a shard id", args[0])
+			}
+			if err := d.db.SetShard(ctx, id, setCapacity, status); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "shard %d: capacity %d, %s\n", id, setCapacity, status)
+			return nil
+		}),
+	}
+	set.Flags().IntVar(&setCapacity, "capacity", 5000, "how many stores the shard may hold")
+	set.Flags().StringVar(&status, "status", "open", "open (takes new stores) or closed")
+	cmd.AddCommand(list, add, set)
+	return cmd
+}

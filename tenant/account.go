@@ -1,0 +1,174 @@
+package tenant
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/storefleet/storefleet/internal/auth"
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/pg"
+)
+
+// AccountID identifies a merchant account across the fleet.
+type AccountID int64
+
+// Account is a merchant user: a person who can log in to the dashboard and
+// own or work in stores.
+type Account struct {
+	ID        AccountID
+	Email     string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Role is what an account may do in a store.
+type Role string
+
+// The built-in roles.
+const (
+	RoleOwner       Role = "owner"
+	RoleAdmin       Role = "admin"
+	RoleStaff       Role = "staff"
+	RoleFulfillment Role = "fulfillment"
+	RoleViewer      Role = "viewer"
+)
+
+// Signup is a merchant signing up: a new account and its first store.
+type Signup struct {
+	Email     string
+	Password  string
+	Name      string // the person's name; optional
+	StoreName string
+	Slug      string // optional: derived from StoreName
+}
+
+// SignUp creates an account and a store it owns, atomically: if the store
+// cannot be made, the account is not made either.
+//
+// Errors: Invalid (with per-field messages), Conflict (ErrEmailTaken,
+// ErrSlugTaken), Unavailable (no shard has room).
+func (d *DB) SignUp(ctx context.Context, s Signup) (Account, *Tenant, error) {
+	f := errs.Fields{}
+	email, err := auth.NormalizeEmail(s.Email)
+	if err != nil {
+		f.Add("email", "%s", strings.TrimPrefix(errs.MessageOf(err), "email "))
+	}
+	if err := auth.ValidatePassword(s.Password); err != nil {
+		f.Add("password", "%s", strings.TrimPrefix(errs.MessageOf(err), "password "))
+	}
+	ns := NewStore{Slug: s.Slug, Name: s.StoreName, Email: email}
+	if err := ns.validate(); err != nil {
+		for k, v := range errs.FieldsOf(err) {
+			f[k] = append(f[k], v...)
+		}
+	}
+	if err := f.Err(); err != nil {
+		return Account{}, nil, err
+	}
+	hash, err := auth.HashPassword(s.Password)
+	if err != nil {
+		return Account{}, nil, err
+	}
+	var acct Account
+	t, err := d.Provision(ctx, ns, func(tx *gorm.DB, t *Tenant) error {
+		var err error
+		if acct, err = insertAccount(tx, email, hash, strings.TrimSpace(s.Name)); err != nil {
+			return err
+		}
+		return insertMembership(tx, acct.ID, t.ID, RoleOwner)
+	})
+	if err != nil {
+		return Account{}, nil, err
+	}
+	return acct, t, nil
+}
+
+// CreateStoreFor provisions a store owned by an existing account.
+//
+// Errors: as Provision, and NotFound when the account does not exist.
+func (d *DB) CreateStoreFor(ctx context.Context, owner AccountID, ns NewStore) (*Tenant, error) {
+	return d.Provision(ctx, ns, func(tx *gorm.DB, t *Tenant) error {
+		return insertMembership(tx, owner, t.ID, RoleOwner)
+	})
+}
+
+// AccountByEmail returns the account with email, ignoring case.
+//
+// Errors: NotFound.
+func (d *DB) AccountByEmail(ctx context.Context, email string) (Account, error) {
+	var rows []accountRow
+	err := d.control.WithContext(ctx).Raw(`SELECT id, email, name, created_at FROM platform.accounts WHERE lower(email) = lower(?)`, email).Scan(&rows).Error
+	if err != nil {
+		return Account{}, fmt.Errorf("find account: %w", err)
+	}
+	if len(rows) == 0 {
+		return Account{}, errs.E(errs.NotFound, "no account for %s", email)
+	}
+	return rows[0].toAccount(), nil
+}
+
+// Member is an account's role in one store.
+type Member struct {
+	Tenant *Tenant
+	Role   Role
+}
+
+// StoresOf lists the stores account belongs to, with its role in each.
+func (d *DB) StoresOf(ctx context.Context, account AccountID) ([]Member, error) {
+	var rows []struct {
+		tenantRow
+		Role string `gorm:"column:role"`
+	}
+	err := d.control.WithContext(ctx).Raw(`
+		SELECT t.id, t.slug, t.name, t.schema_name, t.db_role, t.shard_id, t.status, t.plan,
+		       t.schema_version, t.created_at, t.updated_at, m.role
+		FROM platform.memberships m JOIN platform.tenants t ON t.id = m.tenant_id
+		WHERE m.account_id = ? ORDER BY t.id`, int64(account)).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list stores of account %d: %w", account, err)
+	}
+	out := make([]Member, len(rows))
+	for i, r := range rows {
+		out[i] = Member{Tenant: r.toTenant(), Role: Role(r.Role)}
+	}
+	return out, nil
+}
+
+type accountRow struct {
+	ID        int64     `gorm:"column:id"`
+	Email     string    `gorm:"column:email"`
+	Name      string    `gorm:"column:name"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+func (r accountRow) toAccount() Account {
+	return Account{ID: AccountID(r.ID), Email: r.Email, Name: r.Name, CreatedAt: r.CreatedAt}
+}
+
+func insertAccount(tx *gorm.DB, email, hash, name string) (Account, error) {
+	var row accountRow
+	err := tx.Raw(`INSERT INTO platform.accounts (email, password_hash, name) VALUES (?, ?, ?)
+		RETURNING id, email, name, created_at`, email, hash, name).Scan(&row).Error
+	if pg.Code(err) == pg.UniqueViolation {
+		return Account{}, ErrEmailTaken
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("insert account: %w", err)
+	}
+	return row.toAccount(), nil
+}
+
+func insertMembership(tx *gorm.DB, account AccountID, t ID, role Role) error {
+	err := tx.Exec(`INSERT INTO platform.memberships (account_id, tenant_id, role) VALUES (?, ?, ?)`, int64(account), int64(t), string(role)).Error
+	if pg.Code(err) == pg.ForeignKeyViolation {
+		return errs.E(errs.NotFound, "no account %d", account)
+	}
+	if err != nil {
+		return fmt.Errorf("insert membership: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/pg"
+)
+
+// Shard is a PostgreSQL database that holds store schemas.
+type Shard struct {
+	ID       int
+	Name     string
+	DSN      string // empty for the control database itself
+	Capacity int    // how many stores it may hold
+	Status   string // open (takes new stores) or closed
+	Stores   int    // how many it holds now
+}
+
+// shard is an open shard: its connection config and its pool.
+type shard struct {
+	id  int
+	cfg *pgx.ConnConfig
+	db  *gorm.DB
+}
+
+type shardRow struct {
+	ID       int
+	Name     string
+	DSN      string `gorm:"column:dsn"`
+	Capacity int
+	Status   string
+	Stores   int
+}
+
+func (r shardRow) toShard() Shard {
+	return Shard(r)
+}
+
+const shardColumns = `s.id, s.name, s.dsn, s.capacity, s.status,
+	(SELECT count(*) FROM platform.tenants t WHERE t.shard_id = s.id) AS stores`
+
+// Shards lists the shard directory with each shard's store count.
+func (d *DB) Shards(ctx context.Context) ([]Shard, error) {
+	var rows []shardRow
+	err := d.control.WithContext(ctx).Raw(`SELECT ` + shardColumns + ` FROM platform.shards s ORDER BY s.id`).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list shards: %w", err)
+	}
+	out := make([]Shard, len(rows))
+	for i, r := range rows {
+		out[i] = r.toShard()
+	}
+	return out, nil
+}
+
+// AddShard registers a database as a shard for new stores. It connects first,
+// so a wrong URL is refused before it is in the directory.
+//
+// Errors: Invalid (bad name, capacity or URL), Conflict (name taken),
+// Unavailable (cannot connect).
+func (d *DB) AddShard(ctx context.Context, name, dsn string, capacity int) (Shard, error) {
+	f := errs.Fields{}
+	if strings.TrimSpace(name) == "" {
+		f.Add("name", "is required")
+	}
+	if capacity < 0 {
+		f.Add("capacity", "must be zero or more")
+	}
+	cfg, err := pg.ParseURL(dsn)
+	if err != nil {
+		f.Add("dsn", "%s", err.Error())
+	}
+	if err := f.Err(); err != nil {
+		return Shard{}, err
+	}
+	db, err := pg.Open(ctx, cfg, pg.Pool{MaxConns: 1, MaxIdle: 0})
+	if err != nil {
+		return Shard{}, errs.Wrap(errs.Unavailable, err, "cannot connect to the shard's database")
+	}
+	pg.Close(db)
+
+	var row shardRow
+	err = d.control.WithContext(ctx).Raw(`
+		INSERT INTO platform.shards (id, name, dsn, capacity)
+		VALUES ((SELECT coalesce(max(id), 0) + 1 FROM platform.shards), ?, ?, ?)
+		RETURNING id, name, dsn, capacity, status, 0 AS stores`, name, dsn, capacity).Scan(&row).Error
+	if pg.Code(err) == pg.UniqueViolation {
+		return Shard{}, errs.E(errs.Conflict, "a shard named %q exists", name)
+	}
+	if err != nil {
+		return Shard{}, fmt.Errorf("insert shard: %w", err)
+	}
+	return row.toShard(), nil
+}
+
+// SetShard changes a shard's capacity and status.
+//
+// Errors: Invalid, NotFound.
+func (d *DB) SetShard(ctx context.Context, id, capacity int, status string) error {
+	if capacity < 0 || (status != "open" && status != "closed") {
+		return errs.E(errs.Invalid, "capacity must be zero or more and status open or closed")
+	}
+	res := d.control.WithContext(ctx).Exec(`UPDATE platform.shards SET capacity = ?, status = ? WHERE id = ?`, capacity, status, id)
+	if res.Error != nil {
+		return fmt.Errorf("update shard %d: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errs.E(errs.NotFound, "no shard %d", id)
+	}
+	return nil
+}
+
+// pickShard chooses the open shard with the most room left, locking its
+// directory row in tx so that concurrent provisioning cannot overfill it.
+func pickShard(tx *gorm.DB) (int, error) {
+	var id int
+	err := tx.Raw(`
+		SELECT s.id FROM platform.shards s
+		WHERE s.status = 'open'
+		  AND s.capacity > (SELECT count(*) FROM platform.tenants t WHERE t.shard_id = s.id)
+		ORDER BY s.capacity - (SELECT count(*) FROM platform.tenants t WHERE t.shard_id = s.id) DESC, s.id
+		LIMIT 1
+		FOR UPDATE OF s`).Scan(&id).Error
+	if err != nil {
+		return 0, fmt.Errorf("pick shard: %w", err)
+	}
+	if id == 0 {
+		return 0, ErrNoShardRoom
+	}
+	return id, nil
+}
+
+// shard returns the open pool for shard id, opening it on first use. Shard 1
+// without a URL of its own is the control database's pool.
+func (d *DB) shard(ctx context.Context, id int) (*shard, error) {
+	d.mu.Lock()
+	s, ok := d.shards[id]
+	d.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+
+	var row shardRow
+	err := d.control.WithContext(ctx).Raw(`SELECT id, name, dsn, capacity, status, 0 AS stores FROM platform.shards WHERE id = ?`, id).Scan(&row).Error
+	if err != nil {
+		return nil, fmt.Errorf("find shard %d: %w", id, err)
+	}
+	if row.ID == 0 {
+		return nil, fmt.Errorf("find shard %d: %w", id, errors.New("not in the directory"))
+	}
+	s = &shard{id: id, cfg: d.controlCfg, db: d.control}
+	if row.DSN != "" {
+		cfg, err := pg.ParseURL(row.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("shard %d: %w", id, err)
+		}
+		db, err := pg.Open(ctx, cfg, d.cfg.Pool)
+		if err != nil {
+			return nil, fmt.Errorf("shard %d: %w", id, err)
+		}
+		s = &shard{id: id, cfg: cfg, db: db}
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if existing, ok := d.shards[id]; ok { // another goroutine won the race
+		if s.db != d.control {
+			pg.Close(s.db)
+		}
+		return existing, nil
+	}
+	d.shards[id] = s
+	return s, nil
+}
