@@ -20,6 +20,7 @@ run: services build
 
 ## test: start the local services and run every test (with the race detector)
 test: services vet fmt-check
+	@$(SERVICES) sweep
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
 
 ## services: install (if missing) and start PostgreSQL, Redis and PgBouncer under .data/

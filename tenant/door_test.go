@@ -16,7 +16,7 @@ import (
 // newTestDB opens the control plane on url with a pool of maxConns.
 func newTestDB(t testing.TB, url string, maxConns int) *DB {
 	t.Helper()
-	d, err := Open(context.Background(), url, Config{Pool: pg.Pool{MaxConns: maxConns, MaxIdle: maxConns}}, testenv.Redis(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	d, err := Open(context.Background(), url, Config{Pool: pg.Pool{MaxConns: int32(maxConns)}}, testenv.Redis(t), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("Open(%s) = %v", url, err)
 	}

@@ -20,11 +20,9 @@ import (
 
 // MigrateControl applies the control migrations to the control database.
 func (d *DB) MigrateControl(ctx context.Context) error {
-	sqlDB, err := d.control.DB()
-	if err != nil {
-		return err
-	}
-	return migrations.ApplyPlatform(ctx, sqlDB)
+	db := stdlib.OpenDBFromPool(d.controlDB.Pool)
+	defer db.Close()
+	return migrations.ApplyPlatform(ctx, db)
 }
 
 // migrateStore applies the pending tenant migrations to store id's schema on
@@ -33,9 +31,9 @@ func (d *DB) MigrateControl(ctx context.Context) error {
 // never name a schema and tables belong to the store's role. goose's version
 // table lives in the store's schema.
 func migrateStore(ctx context.Context, s *shard, fsys fs.FS, id ID) (int64, error) {
-	db := sql.OpenDB(boundConnector{Connector: stdlib.GetConnector(*s.cfg), role: id.Schema(), schema: id.Schema()})
+	db := sql.OpenDB(boundConnector{Connector: stdlib.GetPoolConnector(s.pdb.Pool), role: id.Schema(), schema: id.Schema()})
 	defer db.Close()
-	db.SetMaxOpenConns(2)
+	db.SetMaxIdleConns(0) // hand each connection straight back to the shard's pool
 
 	store, err := database.NewStore(database.DialectPostgres, id.Schema()+".goose_db_version")
 	if err != nil {

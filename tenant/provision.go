@@ -91,14 +91,14 @@ func (ns *NewStore) validate() error {
 	return f.Err()
 }
 
-// Provision creates a store: its directory row, its role and schema on the
-// shard with the most room, its tables (the tenant migrations) and its shop
-// row. inControl, if not nil, runs inside the control transaction once the
+// Provision creates a store: its directory row, its schema on the shard
+// with the most room (owned by a store role made ahead of time, see
+// takeRole), its tables (the tenant migrations) and its shop row. inControl, if not nil, runs inside the control transaction once the
 // store's id is known (sign-up adds the account and membership there).
 //
 // From the caller's view it is atomic: the directory row commits last, and if
-// any step fails the schema and role are dropped again, so nothing is left
-// and the slug is free.
+// any step fails the schema is dropped again and the role goes back to the
+// pool, so nothing is left and the slug is free.
 //
 // Errors: Invalid (slug, name), Conflict (ErrSlugTaken, or what inControl
 // returns), Unavailable (ErrNoShardRoom).
@@ -108,7 +108,7 @@ func (d *DB) Provision(ctx context.Context, ns NewStore, inControl func(tx *gorm
 	}
 	var t *Tenant
 	var s *shard
-	created := false // the role and schema exist on the shard
+	created := false // the schema exists on the shard
 	err := d.control.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		shardID, err := pickShard(tx)
 		if err != nil {
@@ -117,7 +117,11 @@ func (d *DB) Provision(ctx context.Context, ns NewStore, inControl func(tx *gorm
 		if s, err = d.shard(ctx, shardID); err != nil {
 			return err
 		}
-		if t, err = insertTenant(tx, ns, shardID); err != nil {
+		id, err := d.takeRole(ctx, tx, s)
+		if err != nil {
+			return err
+		}
+		if t, err = insertTenant(tx, id, ns, shardID); err != nil {
 			return err
 		}
 		if err := d.step("tenant row"); err != nil {
@@ -142,7 +146,8 @@ func (d *DB) Provision(ctx context.Context, ns NewStore, inControl func(tx *gorm
 	})
 	if err != nil {
 		if created {
-			// The control rollback has freed the slug; the shard's part must go too.
+			// The control rollback has freed the slug and put the role back in
+			// the pool; the schema must go too.
 			err = errors.Join(err, dropSchema(context.WithoutCancel(ctx), s, t.ID))
 		}
 		return nil, err
@@ -160,11 +165,7 @@ func (d *DB) step(name string) error {
 	return d.provisionHook(name)
 }
 
-func insertTenant(tx *gorm.DB, ns NewStore, shardID int) (*Tenant, error) {
-	var id ID
-	if err := tx.Raw(`SELECT nextval(pg_get_serial_sequence('platform.tenants', 'id'))`).Scan(&id).Error; err != nil {
-		return nil, fmt.Errorf("next store id: %w", err)
-	}
+func insertTenant(tx *gorm.DB, id ID, ns NewStore, shardID int) (*Tenant, error) {
 	var row tenantRow
 	err := tx.Raw(`
 		INSERT INTO platform.tenants (id, slug, name, schema_name, db_role, shard_id)
@@ -179,25 +180,11 @@ func insertTenant(tx *gorm.DB, ns NewStore, shardID int) (*Tenant, error) {
 	return row.toTenant(), nil
 }
 
-// createSchema creates t's role and the schema it owns on shard s, in one
-// transaction: both exist afterwards, or neither. The application's own role
-// becomes a member of the store's role, so that it may bind transactions to it.
+// createSchema creates t's schema on shard s, owned by t's role.
 func createSchema(ctx context.Context, s *shard, t *Tenant) error {
-	role := quoteIdent(t.Role)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, q := range []string{
-			`CREATE ROLE ` + role + ` NOLOGIN`,
-			`GRANT ` + role + ` TO CURRENT_USER`,
-			`CREATE SCHEMA ` + quoteIdent(t.Schema) + ` AUTHORIZATION ` + role,
-		} {
-			if err := tx.Exec(q).Error; err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.db.WithContext(ctx).Exec(`CREATE SCHEMA ` + quoteIdent(t.Schema) + ` AUTHORIZATION ` + quoteIdent(t.Role)).Error
 	if err != nil {
-		return fmt.Errorf("create store %d role and schema: %w", t.ID, err)
+		return fmt.Errorf("create store %d schema: %w", t.ID, err)
 	}
 	return nil
 }
@@ -223,8 +210,16 @@ func (d *DB) fillSchema(ctx context.Context, s *shard, t *Tenant, ns NewStore) e
 	})
 }
 
-// dropSchema removes store id's schema and role from shard s, if they exist.
+// dropSchema removes store id's schema from shard s, if it exists.
 func dropSchema(ctx context.Context, s *shard, id ID) error {
+	if err := s.db.WithContext(ctx).Exec(`DROP SCHEMA IF EXISTS ` + quoteIdent(id.Schema()) + ` CASCADE`).Error; err != nil {
+		return fmt.Errorf("drop store %d schema: %w", id, err)
+	}
+	return nil
+}
+
+// dropStore removes store id's schema and its role from shard s.
+func dropStore(ctx context.Context, s *shard, id ID) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`DROP SCHEMA IF EXISTS ` + quoteIdent(id.Schema()) + ` CASCADE`).Error; err != nil {
 			return err
@@ -344,7 +339,7 @@ func (d *DB) Delete(ctx context.Context, id ID) error {
 		if err := tx.Exec(`DELETE FROM platform.tenants WHERE id = ?`, int64(id)).Error; err != nil {
 			return fmt.Errorf("delete store %d: %w", id, err)
 		}
-		return dropSchema(ctx, s, id)
+		return dropStore(ctx, s, id)
 	})
 	if err != nil {
 		return err

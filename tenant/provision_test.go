@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,15 +18,26 @@ import (
 	"github.com/storefleet/storefleet/migrations"
 )
 
-// leftovers counts what a store id has left in the cluster: its directory
-// row, its schema on shard s, and its role.
-func leftovers(t testing.TB, d *DB, s *shard, id ID) (rows, schemas, roles int) {
+// leftovers counts what a store id has in the cluster: its directory row,
+// its schema on shard s, its role, and its place in the role pool.
+func leftovers(t testing.TB, d *DB, s *shard, id ID) (rows, schemas, roles, pooled int) {
 	t.Helper()
 	ctx := context.Background()
 	d.control.WithContext(ctx).Raw(`SELECT count(*) FROM platform.tenants WHERE id = ?`, int64(id)).Scan(&rows)
 	s.db.WithContext(ctx).Raw(`SELECT count(*) FROM pg_namespace WHERE nspname = ?`, id.Schema()).Scan(&schemas)
 	s.db.WithContext(ctx).Raw(`SELECT count(*) FROM pg_roles WHERE rolname = ?`, id.Schema()).Scan(&roles)
-	return rows, schemas, roles
+	d.control.WithContext(ctx).Raw(`SELECT count(*) FROM platform.role_pool WHERE tenant_id = ?`, int64(id)).Scan(&pooled)
+	return rows, schemas, roles, pooled
+}
+
+// poolIDs lists the store ids waiting in the role pool.
+func poolIDs(t testing.TB, d *DB) []int64 {
+	t.Helper()
+	var ids []int64
+	if err := d.control.Raw(`SELECT tenant_id FROM platform.role_pool ORDER BY tenant_id`).Scan(&ids).Error; err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
 
 func TestProvision(t *testing.T) {
@@ -62,8 +74,11 @@ func TestProvisionFailureLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	provision(t, d, "fills-the-pool") // so the pool exists before the failures
 	for _, step := range []string{"tenant row", "schema", "migrations", "commit"} {
 		t.Run(step, func(t *testing.T) {
+			pool := poolIDs(t, d)
+			claimed := ID(pool[0]) // the role the next store would take
 			injected := errors.New("injected failure")
 			d.provisionHook = func(at string) error {
 				if at == step {
@@ -76,10 +91,13 @@ func TestProvisionFailureLeavesNothing(t *testing.T) {
 			if !errors.Is(err, injected) {
 				t.Fatalf("Provision with a failure after %q = %v, want the injected error", step, err)
 			}
-			var next ID
-			d.control.Raw(`SELECT last_value FROM platform.tenants_id_seq`).Scan(&next)
-			if rows, schemas, roles := leftovers(t, d, s, next); rows+schemas+roles != 0 {
-				t.Errorf("after a failure at %q: store %d left %d rows, %d schemas, %d roles; want none", step, next, rows, schemas, roles)
+			// No row, no schema; the role is back in the pool, unused.
+			if rows, schemas, roles, pooled := leftovers(t, d, s, claimed); rows+schemas != 0 || roles != 1 || pooled != 1 {
+				t.Errorf("after a failure at %q: store %d has %d rows, %d schemas, %d roles, %d pool entries; want 0, 0, 1, 1",
+					step, claimed, rows, schemas, roles, pooled)
+			}
+			if got := poolIDs(t, d); !slices.Equal(got, pool) {
+				t.Errorf("role pool after a failure at %q = %v, want it as before: %v", step, got, pool)
 			}
 			// The slug is free again.
 			tn := provision(t, d, "doomed")
@@ -204,8 +222,8 @@ func TestSecondShard(t *testing.T) {
 		t.Fatalf("Delete(store on shard 2) = %v", err)
 	}
 	s, _ := d.shard(ctx, sh.ID)
-	if rows, schemas, roles := leftovers(t, d, s, second.ID); rows+schemas+roles != 0 {
-		t.Errorf("Delete left %d rows, %d schemas, %d roles", rows, schemas, roles)
+	if rows, schemas, roles, pooled := leftovers(t, d, s, second.ID); rows+schemas+roles+pooled != 0 {
+		t.Errorf("Delete left %d rows, %d schemas, %d roles, %d pool entries", rows, schemas, roles, pooled)
 	}
 }
 

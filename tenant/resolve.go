@@ -133,6 +133,9 @@ func (r *Resolver) Store(ctx context.Context, slug string) (*Tenant, error) {
 // have been missed while it was away.
 func (r *Resolver) Run(ctx context.Context, rdb *redis.Client) error {
 	sub := rdb.Subscribe(ctx, changesChannel)
+	// A blocked Receive does not watch ctx; closing the subscription ends it.
+	stop := context.AfterFunc(ctx, func() { sub.Close() })
+	defer stop()
 	defer sub.Close()
 	for {
 		msg, err := sub.Receive(ctx)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/storefleet/storefleet/internal/errs"
@@ -23,10 +22,10 @@ type Shard struct {
 	Stores   int    // how many it holds now
 }
 
-// shard is an open shard: its connection config and its pool.
+// shard is an open shard: its pool, and gorm on it.
 type shard struct {
 	id  int
-	cfg *pgx.ConnConfig
+	pdb *pg.DB
 	db  *gorm.DB
 }
 
@@ -80,11 +79,11 @@ func (d *DB) AddShard(ctx context.Context, name, dsn string, capacity int) (Shar
 	if err := f.Err(); err != nil {
 		return Shard{}, err
 	}
-	db, err := pg.Open(ctx, cfg, pg.Pool{MaxConns: 1, MaxIdle: 0})
+	db, err := pg.Open(ctx, cfg, pg.Pool{MaxConns: 1})
 	if err != nil {
 		return Shard{}, errs.Wrap(errs.Unavailable, err, "cannot connect to the shard's database")
 	}
-	pg.Close(db)
+	db.Close()
 
 	var row shardRow
 	err = d.control.WithContext(ctx).Raw(`
@@ -118,7 +117,9 @@ func (d *DB) SetShard(ctx context.Context, id, capacity int, status string) erro
 }
 
 // pickShard chooses the open shard with the most room left, locking its
-// directory row in tx so that concurrent provisioning cannot overfill it.
+// directory row in tx so that concurrent provisioning cannot overfill it. The
+// lock is NO KEY UPDATE, so foreign keys to the shard (role_pool, tenants)
+// can still be checked by other transactions meanwhile.
 func pickShard(tx *gorm.DB) (int, error) {
 	var id int
 	err := tx.Raw(`
@@ -127,7 +128,7 @@ func pickShard(tx *gorm.DB) (int, error) {
 		  AND s.capacity > (SELECT count(*) FROM platform.tenants t WHERE t.shard_id = s.id)
 		ORDER BY s.capacity - (SELECT count(*) FROM platform.tenants t WHERE t.shard_id = s.id) DESC, s.id
 		LIMIT 1
-		FOR UPDATE OF s`).Scan(&id).Error
+		FOR NO KEY UPDATE OF s`).Scan(&id).Error
 	if err != nil {
 		return 0, fmt.Errorf("pick shard: %w", err)
 	}
@@ -155,7 +156,7 @@ func (d *DB) shard(ctx context.Context, id int) (*shard, error) {
 	if row.ID == 0 {
 		return nil, fmt.Errorf("find shard %d: %w", id, errors.New("not in the directory"))
 	}
-	s = &shard{id: id, cfg: d.controlCfg, db: d.control}
+	s = &shard{id: id, pdb: d.controlDB, db: d.control}
 	if row.DSN != "" {
 		cfg, err := pg.ParseURL(row.DSN)
 		if err != nil {
@@ -165,14 +166,14 @@ func (d *DB) shard(ctx context.Context, id int) (*shard, error) {
 		if err != nil {
 			return nil, fmt.Errorf("shard %d: %w", id, err)
 		}
-		s = &shard{id: id, cfg: cfg, db: db}
+		s = &shard{id: id, pdb: db, db: db.Gorm}
 	}
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if existing, ok := d.shards[id]; ok { // another goroutine won the race
-		if s.db != d.control {
-			pg.Close(s.db)
+		if s.pdb != d.controlDB {
+			s.pdb.Close()
 		}
 		return existing, nil
 	}

@@ -14,7 +14,6 @@ package tenant
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -22,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
@@ -90,9 +88,9 @@ type Config struct {
 // DB is the control plane's handle: the control database, a pool per shard
 // (opened on first use), and the tenant door. It is safe for concurrent use.
 type DB struct {
-	control    *gorm.DB
-	controlCfg *pgx.ConnConfig
-	cfg        Config
+	controlDB *pg.DB   // the control database's pool
+	control   *gorm.DB // controlDB's gorm
+	cfg       Config
 	rdb        *redis.Client // announces store changes to the fleet; may be nil
 	log        *slog.Logger
 
@@ -110,15 +108,15 @@ type DB struct {
 // Open connects to the control database at url. Changes to stores are
 // announced on rdb, so that every process's Resolver forgets them.
 func Open(ctx context.Context, url string, cfg Config, rdb *redis.Client, log *slog.Logger) (*DB, error) {
-	connCfg, err := pg.ParseURL(url)
+	poolCfg, err := pg.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("control database: %w", err)
 	}
-	control, err := pg.Open(ctx, connCfg, cfg.Pool)
+	control, err := pg.Open(ctx, poolCfg, cfg.Pool)
 	if err != nil {
 		return nil, fmt.Errorf("control database: %w", err)
 	}
-	return &DB{control: control, controlCfg: connCfg, cfg: cfg, rdb: rdb, log: log,
+	return &DB{controlDB: control, control: control.Gorm, cfg: cfg, rdb: rdb, log: log,
 		shards: map[int]*shard{}, migrations: migrations.Tenant()}, nil
 }
 
@@ -126,24 +124,19 @@ func Open(ctx context.Context, url string, cfg Config, rdb *redis.Client, log *s
 func (d *DB) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var errList []error
 	for id, s := range d.shards {
-		if s.db != d.control {
-			errList = append(errList, pg.Close(s.db))
+		if s.pdb != d.controlDB {
+			s.pdb.Close()
 		}
 		delete(d.shards, id)
 	}
-	errList = append(errList, pg.Close(d.control))
-	return errors.Join(errList...)
+	d.controlDB.Close()
+	return nil
 }
 
 // Ping checks that the control database answers.
 func (d *DB) Ping(ctx context.Context) error {
-	sqlDB, err := d.control.DB()
-	if err != nil {
-		return err
-	}
-	return sqlDB.PingContext(ctx)
+	return d.controlDB.Pool.Ping(ctx)
 }
 
 type ctxKey struct{}

@@ -83,7 +83,7 @@ func openDeps(ctx context.Context, getenv func(string) string, stderr io.Writer)
 		return nil, fmt.Errorf("connect to Redis at %s: %w (is it running? `make services` starts one)", opt.Addr, err)
 	}
 	db, err := tenant.Open(ctx, cfg.DatabaseURL, tenant.Config{
-		Pool: pg.Pool{MaxConns: cfg.DatabaseConns, MaxIdle: cfg.DatabaseConns, MaxLifetime: 30 * time.Minute},
+		Pool: pg.Pool{MaxConns: int32(cfg.DatabaseConns), MaxLifetime: 30 * time.Minute},
 	}, rdb, log)
 	if err != nil {
 		rdb.Close()

@@ -7,6 +7,7 @@
 #   deploy/local/services.sh down    stop
 #   deploy/local/services.sh env     print DATABASE_URL=… and friends, one per line
 #   deploy/local/services.sh clean   stop and remove .data/
+#   deploy/local/services.sh sweep   drop test databases and roles killed runs left
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -74,8 +75,20 @@ pg_owner_ready() {
 		id postgres >/dev/null 2>&1 || die "no 'postgres' OS user to run PostgreSQL as (install the postgresql package)"
 		chown postgres: "$pg_data" "$pg_run"
 		chmod 700 "$pg_data"
-		runuser -u postgres -- test -x "$pg_data" ||
-			die "the postgres user cannot reach $pg_data: give its parent folders o+x (chmod o+x on each) or clone elsewhere"
+		if ! runuser -u postgres -- test -x "$pg_data"; then
+			# A clone under a private home folder: let others pass through (not
+			# list or read) each parent folder on the way.
+			local d="$data"
+			while [ "$d" != "/" ]; do
+				if ! runuser -u postgres -- test -x "$d"; then
+					say "letting the postgres user pass through $d (chmod o+x)"
+					chmod o+x "$d"
+				fi
+				d=$(dirname "$d")
+			done
+			runuser -u postgres -- test -x "$pg_data" ||
+				die "the postgres user cannot reach $pg_data; clone the project somewhere it can"
+		fi
 	fi
 }
 
@@ -166,6 +179,18 @@ bouncer_up() {
 		die "PgBouncer did not start; see $bouncer_dir/pgbouncer.log"
 }
 
+# sweep drops what killed test runs left behind: test databases, and the
+# cluster-wide store roles of test databases (ids from 1,000,000 up, see
+# internal/testenv). Run it only when no tests are running.
+sweep() {
+	local bin
+	bin=$(pg_bin)
+	"$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qtAX -v ON_ERROR_STOP=1 <<-'EOF'
+		SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_database WHERE datname ~ '^sf_(test|shard)_' \gexec
+		SELECT format('DROP ROLE %I', rolname) FROM pg_roles WHERE rolname ~ '^t_[0-9]{7,}$' \gexec
+	EOF
+}
+
 down() {
 	local bin
 	bin=$(pg_bin)
@@ -196,11 +221,12 @@ up)
 	bouncer_up
 	;;
 down) down ;;
+sweep) sweep ;;
 env) print_env ;;
 clean)
 	down
 	rm -rf "$data"
 	say "removed $data"
 	;;
-*) die "usage: $0 up|down|env|clean" ;;
+*) die "usage: $0 up|down|env|clean|sweep" ;;
 esac

@@ -5,13 +5,12 @@ package pg
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -20,17 +19,16 @@ import (
 
 // Pool is how large a pool may grow and how long its connections live.
 type Pool struct {
-	MaxConns    int
-	MaxIdle     int
+	MaxConns    int32
 	MaxLifetime time.Duration
 }
 
-// ParseURL parses a PostgreSQL URL into a pgx connection config. The URL may
-// carry pgx's own parameters: behind PgBouncer in transaction pooling mode
-// (before 1.21) set default_query_exec_mode=exec, so no named prepared
-// statement outlives a transaction.
-func ParseURL(url string) (*pgx.ConnConfig, error) {
-	cfg, err := pgx.ParseConfig(url)
+// ParseURL parses a PostgreSQL URL into a pool config. The URL may carry
+// pgx's own parameters: behind PgBouncer in transaction pooling mode (before
+// 1.21) set default_query_exec_mode=exec, so no named prepared statement
+// outlives a transaction.
+func ParseURL(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's message can echo the URL, password included; keep it out.
 		return nil, errors.New("not a valid PostgreSQL URL (postgres://user:password@host:port/database?…)")
@@ -38,47 +36,50 @@ func ParseURL(url string) (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
-// Open opens a pool for cfg and checks that the server answers.
-func Open(ctx context.Context, cfg *pgx.ConnConfig, p Pool) (*gorm.DB, error) {
-	sqlDB := stdlib.OpenDB(*cfg)
-	sqlDB.SetMaxOpenConns(p.MaxConns)
-	sqlDB.SetMaxIdleConns(p.MaxIdle)
-	sqlDB.SetConnMaxLifetime(p.MaxLifetime)
-	db, err := Gorm(sqlDB)
+// DB is one database's connection pool, with gorm on top of it. Everything
+// that talks to the database shares the pool, so connections (and the
+// server's per-connection caches) stay warm.
+type DB struct {
+	Pool *pgxpool.Pool
+	Gorm *gorm.DB
+}
+
+// Open opens a pool for cfg, sized by p, and checks that the server answers.
+func Open(ctx context.Context, cfg *pgxpool.Config, p Pool) (*DB, error) {
+	cfg = cfg.Copy()
+	if p.MaxConns > 0 {
+		cfg.MaxConns = p.MaxConns
+	}
+	if p.MaxLifetime > 0 {
+		cfg.MaxConnLifetime = p.MaxLifetime
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		sqlDB.Close()
-		return nil, err
+		return nil, fmt.Errorf("open pool for %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := sqlDB.PingContext(pingCtx); err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err)
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL at %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	return db, nil
-}
-
-// Gorm wraps an open *sql.DB in gorm, configured for explicit SQL: no
-// implicit transactions around single writes, no logging of every statement.
-func Gorm(sqlDB *sql.DB) (*gorm.DB, error) {
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
-		SkipDefaultTransaction: true,
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDBFromPool(pool)}), &gorm.Config{
+		SkipDefaultTransaction: true, // no implicit transaction around single writes
 		Logger:                 logger.Discard,
-		TranslateError:         false,
 	})
 	if err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("open gorm: %w", err)
 	}
-	return db, nil
+	return &DB{Pool: pool, Gorm: db}, nil
 }
 
-// Close closes the pool under db.
-func Close(db *gorm.DB) error {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return err
+// Close closes the pool.
+func (d *DB) Close() {
+	if sqlDB, err := d.Gorm.DB(); err == nil {
+		sqlDB.Close()
 	}
-	return sqlDB.Close()
+	d.Pool.Close()
 }
 
 // SQLState codes the stores translate.
