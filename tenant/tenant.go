@@ -91,8 +91,8 @@ type DB struct {
 	controlDB *pg.DB   // the control database's pool
 	control   *gorm.DB // controlDB's gorm
 	cfg       Config
-	rdb        *redis.Client // announces store changes to the fleet; may be nil
-	log        *slog.Logger
+	rdb       *redis.Client // announces store changes to the fleet; may be nil
+	log       *slog.Logger
 
 	mu     sync.Mutex
 	shards map[int]*shard
