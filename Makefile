@@ -12,7 +12,7 @@ export DATABASE_URL  ?= $(shell $(SERVICES) env | sed -n 's/^DATABASE_URL=//p')
 export REDIS_URL     ?= $(shell $(SERVICES) env | sed -n 's/^REDIS_URL=//p')
 export PGBOUNCER_URL ?= $(shell $(SERVICES) env | sed -n 's/^PGBOUNCER_URL=//p')
 
-.PHONY: run test services stop clean env build vet fmt-check
+.PHONY: run test bench services stop clean env build vet fmt-check
 
 ## run: start the local services, migrate, seed the demo store and serve it
 run: services build
@@ -22,6 +22,11 @@ run: services build
 test: services vet fmt-check
 	@$(SERVICES) sweep
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
+
+## bench: provision STORES stores (default 1000) into one database, migrate them all, time the door
+STORES ?= 1000
+bench: services
+	$(GO) test -run='^$$' -bench=Fleet -benchtime=1x -timeout 90m ./tenant/ -stores=$(STORES)
 
 ## services: install (if missing) and start PostgreSQL, Redis and PgBouncer under .data/
 services:

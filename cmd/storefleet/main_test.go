@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/storefleet/storefleet/internal/testenv"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -374,5 +376,32 @@ func TestCommands(t *testing.T) {
 		if (err != nil) != st.wantErr || !strings.Contains(out, st.want) {
 			t.Errorf("storefleet %s = %q, %v; want error %v and output containing %q", strings.Join(st.args, " "), out, err, st.wantErr, st.want)
 		}
+	}
+}
+
+// TestReadyz: ready only while PostgreSQL and Redis answer and the server is
+// not draining; alive (/healthz) regardless.
+func TestReadyz(t *testing.T) {
+	s := startServer(t, testenv.Database(t))
+	if r := s.do(t, "GET", "app.localhost", "/readyz", ""); r.status != 200 {
+		t.Fatalf("GET /readyz = %d %s, want 200", r.status, r.body)
+	}
+
+	deadRedis := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer deadRedis.Close()
+	srv := httptest.NewServer(newServer(s.deps.log, s.deps.db, deadRedis, tenant.NewResolver(s.deps.db, "localhost", time.Minute), s.deps.cfg.urls))
+	defer srv.Close()
+	down := &testServer{deps: s.deps, http: srv, logs: s.logs}
+	if r := down.do(t, "GET", "app.localhost", "/readyz", ""); r.status != 503 || !strings.Contains(r.body, `"redis":"unreachable"`) {
+		t.Errorf("GET /readyz with Redis down = %d %s, want 503 naming redis", r.status, r.body)
+	}
+	if r := down.do(t, "GET", "app.localhost", "/healthz", ""); r.status != 200 {
+		t.Errorf("GET /healthz with Redis down = %d, want 200 (alive)", r.status)
+	}
+
+	srvHandler := s.http.Config.Handler.(*server)
+	srvHandler.drain()
+	if r := s.do(t, "GET", "app.localhost", "/readyz", ""); r.status != 503 || !strings.Contains(r.body, "draining") {
+		t.Errorf("GET /readyz while draining = %d %s, want 503 saying draining", r.status, r.body)
 	}
 }
