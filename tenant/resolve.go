@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/singleflight"
@@ -48,6 +49,7 @@ type Resolver struct {
 
 	mu      sync.Mutex
 	entries map[string]cacheEntry // by slug
+	gen     uint64                // bumped by every invalidation
 	flight  singleflight.Group
 }
 
@@ -83,9 +85,17 @@ func (r *Resolver) Kind(host string) (HostKind, string) {
 }
 
 // normalizeHost lowercases host and drops its port and any trailing dot.
+// Hosts arrive in ASCII (internationalised names in their xn-- form); any
+// other byte makes the host unknown, so that Unicode case folding cannot
+// turn a look-alike into a store's name.
 func normalizeHost(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
+	}
+	for i := range len(host) {
+		if host[i] >= utf8.RuneSelf {
+			return ""
+		}
 	}
 	return strings.TrimSuffix(strings.ToLower(host), ".")
 }
@@ -101,6 +111,9 @@ func (r *Resolver) Store(ctx context.Context, slug string) (*Tenant, error) {
 	r.mu.Unlock()
 	if !ok || now.After(e.expires) {
 		v, err, _ := r.flight.Do(slug, func() (any, error) {
+			r.mu.Lock()
+			gen := r.gen
+			r.mu.Unlock()
 			t, err := r.db.TenantBySlug(ctx, slug)
 			if err != nil && !errors.Is(err, ErrTenantNotFound) {
 				return nil, err
@@ -110,7 +123,11 @@ func (r *Resolver) Store(ctx context.Context, slug string) (*Tenant, error) {
 			if len(r.entries) >= maxCacheEntries {
 				clear(r.entries)
 			}
-			r.entries[slug] = e
+			// An invalidation that arrived during the read may describe a
+			// change the read missed: answer this once, but do not keep it.
+			if r.gen == gen {
+				r.entries[slug] = e
+			}
 			r.mu.Unlock()
 			return e, nil
 		})
@@ -169,6 +186,7 @@ func (r *Resolver) Run(ctx context.Context, rdb *redis.Client) error {
 func (r *Resolver) forget(match func(cacheEntry) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.gen++
 	for k, e := range r.entries {
 		if match(e) {
 			delete(r.entries, k)

@@ -5,7 +5,9 @@ package auth
 import (
 	"fmt"
 	"net/mail"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/alexedwards/argon2id"
 	passwordvalidator "github.com/wagslane/go-password-validator"
@@ -20,16 +22,16 @@ var passwordParams = &argon2id.Params{Memory: 19 * 1024, Iterations: 2, Parallel
 // Password rules.
 const (
 	MinPasswordEntropy = 60  // bits, as go-password-validator counts them
-	MaxPasswordLength  = 128 // bytes; longer input is refused before hashing
+	MaxPasswordLength  = 128 // characters; longer input is refused before hashing
 )
 
 // ValidatePassword says why a password is too weak to accept, or returns nil.
 // The message is meant for the person choosing the password.
 func ValidatePassword(password string) error {
-	switch {
-	case len(password) < 10:
+	switch n := utf8.RuneCountInString(password); {
+	case n < 10:
 		return errs.E(errs.Invalid, "password must be at least 10 characters long")
-	case len(password) > MaxPasswordLength:
+	case n > MaxPasswordLength:
 		return errs.E(errs.Invalid, "password must be at most %d characters long", MaxPasswordLength)
 	}
 	if err := passwordvalidator.Validate(password, MinPasswordEntropy); err != nil {
@@ -49,7 +51,7 @@ func HashPassword(password string) (string, error) {
 
 // CheckPassword reports whether password matches hash.
 func CheckPassword(password, hash string) (bool, error) {
-	if len(password) > MaxPasswordLength {
+	if utf8.RuneCountInString(password) > MaxPasswordLength {
 		return false, nil
 	}
 	ok, err := argon2id.ComparePasswordAndHash(password, hash)
@@ -58,6 +60,10 @@ func CheckPassword(password, hash string) (bool, error) {
 	}
 	return ok, nil
 }
+
+// emailDomain is a DNS name of at least two labels (IDNs in their ASCII
+// form): no address literals, no label starting or ending with a hyphen.
+var emailDomain = regexp.MustCompile(`^(?i)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // NormalizeEmail checks that s is a bare email address (no display name) with
 // a domain that has a dot, and returns it trimmed; the local part keeps its
@@ -71,9 +77,8 @@ func NormalizeEmail(s string) (string, error) {
 	if err != nil || a.Address != s || len(s) > 254 {
 		return "", errs.E(errs.Invalid, "email %q is not a valid address", s)
 	}
-	at := strings.LastIndexByte(s, '@')
-	domain := s[at+1:]
-	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
+	domain := s[strings.LastIndexByte(s, '@')+1:]
+	if !emailDomain.MatchString(domain) {
 		return "", errs.E(errs.Invalid, "email %q has no valid domain", s)
 	}
 	return s, nil

@@ -39,13 +39,21 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e == nil {
+		return "<nil>"
+	}
 	if e.Err != nil {
 		return fmt.Sprintf("%s: %s: %v", e.Kind, e.Message, e.Err)
 	}
 	return fmt.Sprintf("%s: %s", e.Kind, e.Message)
 }
 
-func (e *Error) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // E builds an error of kind k with a message formatted from format and args.
 func E(k Kind, format string, args ...any) *Error {
@@ -68,16 +76,24 @@ func (f Fields) Add(field, format string, args ...any) {
 
 // Err returns an Invalid error carrying the recorded problems, or nil.
 func (f Fields) Err() error {
-	if len(f) == 0 {
-		return nil
-	}
 	keys := slices.Sorted(maps.Keys(f))
-	return &Error{Kind: Invalid, Message: fmt.Sprintf("%s %s", keys[0], f[keys[0]][0]), Fields: f}
+	for _, k := range keys {
+		if len(f[k]) > 0 {
+			return &Error{Kind: Invalid, Message: k + " " + f[k][0], Fields: f}
+		}
+	}
+	return nil
+}
+
+// asError returns the first non-nil *Error in err's chain.
+func asError(err error) (*Error, bool) {
+	e, ok := errors.AsType[*Error](err)
+	return e, ok && e != nil
 }
 
 // KindOf returns the kind of the first *Error in err's chain, or Internal.
 func KindOf(err error) Kind {
-	if e, ok := errors.AsType[*Error](err); ok {
+	if e, ok := asError(err); ok {
 		return e.Kind
 	}
 	return Internal
@@ -89,7 +105,7 @@ func Is(err error, k Kind) bool { return err != nil && KindOf(err) == k }
 // MessageOf returns the safe message of err: its *Error's message, or
 // "internal error" for anything else, so a cause is never shown by accident.
 func MessageOf(err error) string {
-	e, ok := errors.AsType[*Error](err)
+	e, ok := asError(err)
 	if !ok || e.Kind == Internal {
 		return "internal error"
 	}
@@ -98,7 +114,7 @@ func MessageOf(err error) string {
 
 // FieldsOf returns the per-field messages of err, if it carries any.
 func FieldsOf(err error) map[string][]string {
-	if e, ok := errors.AsType[*Error](err); ok {
+	if e, ok := asError(err); ok {
 		return e.Fields
 	}
 	return nil

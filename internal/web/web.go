@@ -7,8 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -49,8 +51,15 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 
 // ErrorBody is the JSON shape of an error, as Shopify's APIs write it:
 // {"errors": {"field": ["message", …]}} for input errors, {"errors": "message"}
-// for the rest.
+// for the rest. A server-side failure says only that it failed: its message
+// is for the log.
 func ErrorBody(err error) map[string]any {
+	switch errs.KindOf(err) {
+	case errs.Internal:
+		return map[string]any{"errors": "internal error"}
+	case errs.Unavailable:
+		return map[string]any{"errors": "temporarily unavailable; try again later"}
+	}
 	if f := errs.FieldsOf(err); len(f) > 0 {
 		return map[string]any{"errors": f}
 	}
@@ -134,21 +143,29 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			p := recover()
+			if p != nil && p != http.ErrAbortHandler {
 				log.ErrorContext(ctx, "panic serving request", "panic", p, "request_id", id)
 				if sw.status == 0 {
 					WriteJSON(sw, http.StatusInternalServerError, map[string]any{"errors": "internal error"})
 				}
 			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK // what net/http sends for a handler that wrote nothing
+			}
 			attrs := []slog.Attr{
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("host", r.Host),
-				slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Int("bytes", sw.bytes),
 				slog.Duration("duration", time.Since(start)),
 			}
+			if p == http.ErrAbortHandler {
+				attrs = append(attrs, slog.Bool("aborted", true))
+			}
 			log.LogAttrs(ctx, slog.LevelInfo, "request", append(attrs, la.attrs...)...)
+			if p == http.ErrAbortHandler {
+				panic(p) // net/http's own signal to drop the connection
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -160,20 +177,62 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errs.E(errs.Invalid, "request body is empty; send a JSON object")
+		}
 		return errs.E(errs.Invalid, "request body is not valid JSON for this endpoint: %s", jsonProblem(err))
 	}
-	if dec.More() {
-		return errs.E(errs.Invalid, "request body has data after the JSON object")
+	var extra json.RawMessage
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return errs.E(errs.Invalid, "request body is larger than 1 MiB")
+		}
 	}
-	return nil
+	return errs.E(errs.Invalid, "request body has data after the JSON object")
 }
 
+// jsonProblem says what is wrong with a body in JSON's terms, not Go's.
 func jsonProblem(err error) string {
 	if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		return "field " + e.Field + " must be a " + e.Type.String()
+		if e.Field == "" {
+			return "the body must be a JSON " + jsonKind(e.Type)
+		}
+		return "field " + e.Field + " must be " + article(jsonKind(e.Type))
 	}
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return "body is larger than 1 MiB"
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonKind names the JSON type that decodes into t.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "whole number in range"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "non-negative whole number in range"
+	case reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	}
+	return "object"
+}
+
+func article(kind string) string {
+	if strings.IndexByte("aeiou", kind[0]) >= 0 {
+		return "an " + kind
+	}
+	return "a " + kind
 }
