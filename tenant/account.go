@@ -11,6 +11,7 @@ import (
 	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/internal/rbac"
 )
 
 // AccountID identifies a merchant account across the fleet.
@@ -74,16 +75,19 @@ func (d *DB) SignUp(ctx context.Context, s Signup) (Account, *Tenant, error) {
 		return Account{}, nil, err
 	}
 	var acct Account
+	var change rbac.Change
 	t, err := d.Provision(ctx, ns, func(tx *gorm.DB, t *Tenant) error {
 		var err error
 		if acct, err = insertAccount(tx, email, hash, strings.TrimSpace(s.Name)); err != nil {
 			return err
 		}
-		return insertMembership(tx, acct.ID, t.ID, RoleOwner)
+		change, err = insertMembership(tx, acct.ID, t.ID, RoleOwner)
+		return err
 	})
 	if err != nil {
 		return Account{}, nil, err
 	}
+	d.publishAccess(ctx, change)
 	return acct, t, nil
 }
 
@@ -91,9 +95,17 @@ func (d *DB) SignUp(ctx context.Context, s Signup) (Account, *Tenant, error) {
 //
 // Errors: as Provision, and NotFound when the account does not exist.
 func (d *DB) CreateStoreFor(ctx context.Context, owner AccountID, ns NewStore) (*Tenant, error) {
-	return d.Provision(ctx, ns, func(tx *gorm.DB, t *Tenant) error {
-		return insertMembership(tx, owner, t.ID, RoleOwner)
+	var change rbac.Change
+	t, err := d.Provision(ctx, ns, func(tx *gorm.DB, t *Tenant) error {
+		var err error
+		change, err = insertMembership(tx, owner, t.ID, RoleOwner)
+		return err
 	})
+	if err != nil {
+		return nil, err
+	}
+	d.publishAccess(ctx, change)
+	return t, nil
 }
 
 // AccountByEmail returns the account with email, ignoring case.
@@ -162,13 +174,19 @@ func insertAccount(tx *gorm.DB, email, hash, name string) (Account, error) {
 	return row.toAccount(), nil
 }
 
-func insertMembership(tx *gorm.DB, account AccountID, t ID, role Role) error {
+// insertMembership gives account role in store t, and the matching access
+// assignment, inside tx; the caller publishes the change after the commit.
+func insertMembership(tx *gorm.DB, account AccountID, t ID, role Role) (rbac.Change, error) {
 	err := tx.Exec(`INSERT INTO platform.memberships (account_id, tenant_id, role) VALUES (?, ?, ?)`, int64(account), int64(t), string(role)).Error
 	if pg.Code(err) == pg.ForeignKeyViolation {
-		return errs.E(errs.NotFound, "no account %d", account)
+		return rbac.Change{}, errs.E(errs.NotFound, "no account %d", account)
 	}
 	if err != nil {
-		return fmt.Errorf("insert membership: %w", err)
+		return rbac.Change{}, fmt.Errorf("insert membership: %w", err)
 	}
-	return nil
+	r, err := rbac.Assign(tx, rbac.Account(int64(account)), rbac.Role(string(role)), rbac.Store(int64(t)))
+	if err != nil {
+		return rbac.Change{}, err
+	}
+	return rbac.Change{Added: []rbac.Rule{r}}, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/internal/rbac"
 )
 
 // NewStore is what it takes to provision a store.
@@ -335,9 +336,14 @@ func (d *DB) Delete(ctx context.Context, id ID) error {
 	if err != nil {
 		return err
 	}
+	var change rbac.Change
 	err = d.control.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`DELETE FROM platform.tenants WHERE id = ?`, int64(id)).Error; err != nil {
 			return fmt.Errorf("delete store %d: %w", id, err)
+		}
+		var err error
+		if change.Removed, err = rbac.UnassignStore(tx, rbac.Store(int64(id))); err != nil {
+			return err
 		}
 		return dropStore(ctx, s, id)
 	})
@@ -345,5 +351,6 @@ func (d *DB) Delete(ctx context.Context, id ID) error {
 		return err
 	}
 	d.changed(ctx, t)
+	d.publishAccess(ctx, change)
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/internal/rbac"
 	"github.com/storefleet/storefleet/migrations"
 )
 
@@ -92,6 +93,7 @@ type DB struct {
 	control   *gorm.DB // controlDB's gorm
 	cfg       Config
 	rdb       *redis.Client // announces store changes to the fleet; may be nil
+	access    *rbac.Enforcer
 	log       *slog.Logger
 
 	mu     sync.Mutex
@@ -116,8 +118,36 @@ func Open(ctx context.Context, url string, cfg Config, rdb *redis.Client, log *s
 	if err != nil {
 		return nil, fmt.Errorf("control database: %w", err)
 	}
-	return &DB{controlDB: control, control: control.Gorm, cfg: cfg, rdb: rdb, log: log,
-		shards: map[int]*shard{}, migrations: migrations.Tenant()}, nil
+	d := &DB{controlDB: control, control: control.Gorm, cfg: cfg, rdb: rdb, log: log,
+		shards: map[int]*shard{}, migrations: migrations.Tenant()}
+	return d, nil
+}
+
+// Access returns the access policy, loading it on first use (the control
+// migrations must have run). Staff and API tokens are both checked by it.
+func (d *DB) Access() (*rbac.Enforcer, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.access == nil {
+		e, err := rbac.New(d.control, d.rdb, d.log)
+		if err != nil {
+			return nil, err
+		}
+		d.access = e
+	}
+	return d.access, nil
+}
+
+// publishAccess applies a committed access change here and announces it to
+// the fleet; a failure is logged, and the periodic reload catches up.
+func (d *DB) publishAccess(ctx context.Context, c rbac.Change) {
+	e, err := d.Access()
+	if err == nil {
+		err = e.Publish(ctx, c)
+	}
+	if err != nil {
+		d.log.WarnContext(ctx, "access change not announced; processes catch up at their next reload", "err", err)
+	}
 }
 
 // Close closes every pool.

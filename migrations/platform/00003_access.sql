@@ -36,9 +36,9 @@ CREATE INDEX casbin_rule_subject_idx ON platform.casbin_rule (v0, v2) WHERE ptyp
 
 -- Scopes: read_X reads X; write_X reads and writes X.
 INSERT INTO platform.casbin_rule (ptype, v0, v1, v2)
-SELECT 'p', 'scope:read_' || o, o, 'read' FROM unnest(ARRAY['products', 'inventory', 'customers', 'orders', 'fulfillments', 'webhooks', 'shop']) o
+SELECT 'p', 'scope:read_' || o, o, 'read' FROM unnest(ARRAY['products', 'inventory', 'customers', 'orders', 'fulfillments']) o
 UNION ALL
-SELECT 'p', 'scope:write_' || o, o, a FROM unnest(ARRAY['products', 'inventory', 'customers', 'orders', 'fulfillments', 'webhooks', 'shop']) o, unnest(ARRAY['read', 'write']) a;
+SELECT 'p', 'scope:write_' || o, o, a FROM unnest(ARRAY['products', 'inventory', 'customers', 'orders', 'fulfillments']) o, unnest(ARRAY['read', 'write']) a;
 
 -- Staff roles.
 INSERT INTO platform.casbin_rule (ptype, v0, v1, v2) VALUES
