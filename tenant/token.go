@@ -50,14 +50,14 @@ func (t Token) Subject() string { return rbac.Token(t.ID) }
 var ErrBadToken = errs.E(errs.Unauthenticated, "[API] Invalid API key or access token (unrecognized login or wrong password)")
 
 type tokenRow struct {
-	ID         int64          `gorm:"column:id"`
-	TenantID   int64          `gorm:"column:tenant_id"`
-	Name       string         `gorm:"column:name"`
-	Prefix     string         `gorm:"column:token_prefix"`
-	Scopes     string         `gorm:"column:scopes"` // comma-separated
-	CreatedAt  time.Time      `gorm:"column:created_at"`
-	LastUsedAt *time.Time     `gorm:"column:last_used_at"`
-	RevokedAt  *time.Time     `gorm:"column:revoked_at"`
+	ID         int64      `gorm:"column:id"`
+	TenantID   int64      `gorm:"column:tenant_id"`
+	Name       string     `gorm:"column:name"`
+	Prefix     string     `gorm:"column:token_prefix"`
+	Scopes     string     `gorm:"column:scopes"` // comma-separated
+	CreatedAt  time.Time  `gorm:"column:created_at"`
+	LastUsedAt *time.Time `gorm:"column:last_used_at"`
+	RevokedAt  *time.Time `gorm:"column:revoked_at"`
 }
 
 const tokenColumns = `id, tenant_id, name, token_prefix, array_to_string(scopes, ',') AS scopes, created_at, last_used_at, revoked_at`
