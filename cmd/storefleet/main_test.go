@@ -78,7 +78,7 @@ func startServer(t testing.TB, dbURL string) *testServer {
 	resolver := tenant.NewResolver(d.db, d.cfg.urls.Domain, d.cfg.TenantCacheTTL)
 	go resolver.Run(ctx, d.rdb)
 	waitSubscribed(t, d)
-	ts := httptest.NewServer(newServer(d.log, d.db, d.rdb, resolver, d.cfg.urls))
+	ts := httptest.NewServer(newServer(d, resolver))
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()
@@ -141,17 +141,20 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		t.Fatalf("loadConfig with every default = %v, want nil", err)
 	}
 	for key, val := range map[string]string{
-		"HTTP_ADDR":           "nope",
-		"DATABASE_MAX_CONNS":  "lots",
-		"BASE_URL":            "ftp://example.com",
-		"LOG_FORMAT":          "xml",
-		"LOG_LEVEL":           "loud",
-		"STOREFLEET_ENV":      "staging",
-		"REDIS_URL":           "http://example.com",
-		"DATABASE_URL":        "postgres://[::1",
-		"SHUTDOWN_TIMEOUT":    "soon",
-		"TENANT_CACHE_TTL":    "-1s",
-		"MIGRATE_PARALLELISM": "0",
+		"HTTP_ADDR":              "nope",
+		"DATABASE_MAX_CONNS":     "lots",
+		"BASE_URL":               "ftp://example.com",
+		"LOG_FORMAT":             "xml",
+		"LOG_LEVEL":              "loud",
+		"STOREFLEET_ENV":         "staging",
+		"REDIS_URL":              "http://example.com",
+		"DATABASE_URL":           "postgres://[::1",
+		"SHUTDOWN_TIMEOUT":       "soon",
+		"TENANT_CACHE_TTL":       "-1s",
+		"MIGRATE_PARALLELISM":    "0",
+		"API_RATE_BUCKET":        "0",
+		"API_RATE_LEAK":          "fast",
+		"ACCESS_RELOAD_INTERVAL": "0s",
 	} {
 		_, err := loadConfig(func(k string) string {
 			if k == key {
@@ -196,7 +199,8 @@ func TestHelpListsEveryVariable(t *testing.T) {
 		t.Fatalf("serve --help = %v", err)
 	}
 	for _, key := range []string{"STOREFLEET_ENV", "HTTP_ADDR", "BASE_URL", "DATABASE_URL", "DATABASE_MAX_CONNS", "REDIS_URL",
-		"LOG_FORMAT", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "TENANT_CACHE_TTL", "MIGRATE_PARALLELISM"} {
+		"LOG_FORMAT", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "TENANT_CACHE_TTL", "MIGRATE_PARALLELISM",
+		"API_RATE_BUCKET", "API_RATE_LEAK", "ACCESS_RELOAD_INTERVAL"} {
 		if !strings.Contains(out.String(), key) {
 			t.Errorf("serve --help does not list %s", key)
 		}
@@ -389,7 +393,9 @@ func TestReadyz(t *testing.T) {
 
 	deadRedis := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer deadRedis.Close()
-	srv := httptest.NewServer(newServer(s.deps.log, s.deps.db, deadRedis, tenant.NewResolver(s.deps.db, "localhost", time.Minute), s.deps.cfg.urls))
+	withDeadRedis := *s.deps
+	withDeadRedis.rdb = deadRedis
+	srv := httptest.NewServer(newServer(&withDeadRedis, tenant.NewResolver(s.deps.db, "localhost", time.Minute)))
 	defer srv.Close()
 	down := &testServer{deps: s.deps, http: srv, logs: s.logs}
 	if r := down.do(t, "GET", "app.localhost", "/readyz", ""); r.status != 503 || !strings.Contains(r.body, `"redis":"unreachable"`) {

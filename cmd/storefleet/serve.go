@@ -18,7 +18,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/web"
+	"github.com/storefleet/storefleet/modules/apps"
+	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/storefront"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -40,11 +43,16 @@ func serveCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comma
 func serve(ctx context.Context, d *deps) error {
 	d.log.Info("starting", d.cfg.logValues()...)
 	resolver := tenant.NewResolver(d.db, d.cfg.urls.Domain, d.cfg.TenantCacheTTL)
-	runCtx, stopResolver := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopResolver()
+	access, err := d.db.Access()
+	if err != nil {
+		return err
+	}
+	runCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
 	go resolver.Run(runCtx, d.rdb)
+	go access.Run(runCtx, d.cfg.AccessReload)
 
-	srv := newServer(d.log, d.db, d.rdb, resolver, d.cfg.urls)
+	srv := newServer(d, resolver)
 	ln, err := net.Listen("tcp", d.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
@@ -99,8 +107,25 @@ type server struct {
 	handler   http.Handler
 }
 
-func newServer(log *slog.Logger, db *tenant.DB, rdb *redis.Client, resolver *tenant.Resolver, urls tenant.URLs) *server {
-	s := &server{log: log, db: db, rdb: rdb, resolver: resolver, store: storefront.New(db, log)}
+func newServer(d *deps, resolver *tenant.Resolver) *server {
+	log, db, urls := d.log, d.db, d.cfg.urls
+	s := &server{log: log, db: db, rdb: d.rdb, resolver: resolver}
+
+	// A store's host: the Admin API behind its gate, the storefront for the rest.
+	store := gin.New()
+	gate := apps.NewGate(db, ratelimit.New(d.rdb), ratelimit.Bucket{Capacity: d.cfg.APIBucket, Leak: d.cfg.APILeak}, log)
+	gate.Mount(store, shop.NewService(db, urls))
+	front := storefront.New(db, log)
+	store.NoRoute(func(c *gin.Context) {
+		if c.Request.URL.Path == "/admin" || strings.HasPrefix(c.Request.URL.Path, "/admin/") {
+			c.JSON(http.StatusNotFound, gin.H{"errors": "Not Found"})
+			return
+		}
+		c.Status(http.StatusOK) // gin presets 404 for NoRoute; the storefront decides
+		front.ServeHTTP(c.Writer, c.Request)
+	})
+	s.store = store
+
 	dash := gin.New()
 	tenant.NewControlAPI(db, urls, log).Routes(dash)
 	dash.GET("/", func(c *gin.Context) {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -118,7 +119,35 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 	}
 	del.Flags().BoolVar(&yes, "yes", false, "confirm that the store's data is to be destroyed")
 
-	cmd.AddCommand(create, list,
+	var tokenName, scopes string
+	token := &cobra.Command{
+		Use:   "token <slug or id> --scopes read_products,write_products",
+		Short: "Mint an Admin API access token for a store and print it (alone, on stdout)",
+		Long: "Mint an Admin API access token with the given scopes. The token is printed once, alone on stdout, " +
+			"and cannot be shown again. Scopes: " + strings.Join(tenant.Scopes, ", ") + ".",
+		Args: cobra.ExactArgs(1),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			t, err := findStore(ctx, d.db, args[0])
+			if err != nil {
+				return describe(err)
+			}
+			list, err := tenant.ParseScopes(scopes)
+			if err != nil {
+				return describe(err)
+			}
+			_, secret, err := d.db.CreateToken(ctx, t, tokenName, list)
+			if err != nil {
+				return describe(err)
+			}
+			fmt.Fprintln(stdout, secret)
+			return nil
+		}),
+	}
+	token.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes (required)")
+	token.Flags().StringVar(&tokenName, "name", "CLI token", "a name that says what the token is for")
+	token.MarkFlagRequired("scopes")
+
+	cmd.AddCommand(create, list, token,
 		setStatus("suspend", "Suspend a store: its storefront and API refuse requests", tenant.Suspended),
 		setStatus("resume", "Resume a suspended store", tenant.Active),
 		del)

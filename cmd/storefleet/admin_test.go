@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/storefleet/storefleet/internal/testenv"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+// mintToken runs `storefleet tenant token` and returns what it printed.
+func mintToken(t *testing.T, dbURL, slug, scopes string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), envFor(dbURL), []string{"tenant", "token", slug, "--scopes", scopes}, &out, &errOut); err != nil {
+		t.Fatalf("storefleet tenant token %s = %v (%s)", slug, err, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "sfat_") {
+		t.Fatalf("storefleet tenant token printed %q, want the token alone", out.String())
+	}
+	return lines[0]
+}
+
+func TestAdminAPIShopAndIsolation(t *testing.T) {
+	url := testenv.Database(t)
+	s := startServer(t, url)
+	ctx := context.Background()
+	for _, slug := range []string{"alpha-tea", "beta-tea"} {
+		if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: slug, Name: strings.ToUpper(slug[:1]) + slug[1:], Email: "hi@" + slug + ".example"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alpha := mintToken(t, url, "alpha-tea", "read_products")
+	beta := mintToken(t, url, "beta-tea", "read_products,write_orders")
+
+	for _, path := range []string{"/admin/api/2025-01/shop.json", "/admin/shop.json"} {
+		r := s.do(t, "GET", "alpha-tea.localhost", path, "", "X-Shopify-Access-Token", alpha)
+		if r.status != 200 {
+			t.Fatalf("GET %s = %d %s, want 200", path, r.status, r.body)
+		}
+		shop := decode(t, r.body)["shop"].(map[string]any)
+		if shop["name"] != "Alpha-tea" || shop["email"] != "hi@alpha-tea.example" || shop["domain"] != "alpha-tea.localhost" || shop["currency"] != "USD" {
+			t.Errorf("GET %s shop = %v, want alpha-tea's", path, shop)
+		}
+		if got := r.header.Get("X-Shopify-Shop-Api-Call-Limit"); !strings.HasSuffix(got, "/40") {
+			t.Errorf("GET %s call limit header = %q, want n/40", path, got)
+		}
+	}
+
+	// Cross-tenant: a store's token never opens another store.
+	for _, tc := range []struct {
+		name, host, token string
+	}{
+		{"alpha's token on beta's host", "beta-tea.localhost", alpha},
+		{"beta's token on alpha's host", "alpha-tea.localhost", beta},
+		{"no token", "alpha-tea.localhost", ""},
+		{"a made-up token", "alpha-tea.localhost", "sfat_" + strings.Repeat("0", 64)},
+	} {
+		r := s.do(t, "GET", tc.host, "/admin/api/2025-01/shop.json", "", "X-Shopify-Access-Token", tc.token)
+		if r.status != 401 || strings.Contains(r.body, "Alpha") || strings.Contains(r.body, "Beta") {
+			t.Errorf("%s: GET shop.json = %d %s, want 401 and no store data", tc.name, r.status, r.body)
+		}
+	}
+
+	// Unknown Admin API paths are Shopify's JSON 404, not the storefront.
+	if r := s.do(t, "GET", "alpha-tea.localhost", "/admin/api/2025-01/nothing.json", "", "X-Shopify-Access-Token", alpha); r.status != 404 || !strings.Contains(r.body, `"Not Found"`) {
+		t.Errorf("GET unknown admin path = %d %s, want 404 {\"errors\":\"Not Found\"}", r.status, r.body)
+	}
+
+	// A suspended store's API refuses even its own tokens.
+	st, _ := s.deps.db.TenantBySlug(ctx, "alpha-tea")
+	if _, err := s.deps.db.SetStatus(ctx, st.ID, tenant.Suspended); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func() int {
+		for range 100 {
+			r := s.do(t, "GET", "alpha-tea.localhost", "/admin/api/2025-01/shop.json", "", "X-Shopify-Access-Token", alpha)
+			if r.status == 403 {
+				return 403
+			}
+		}
+		return 0
+	}
+	if got := waitFor(); got != 403 {
+		t.Errorf("suspended store's shop.json with its own token: want 403")
+	}
+
+	// Revoked tokens stop at once.
+	if _, err := s.deps.db.SetStatus(ctx, st.ID, tenant.Active); err != nil {
+		t.Fatal(err)
+	}
+	bst, _ := s.deps.db.TenantBySlug(ctx, "beta-tea")
+	toks, _ := s.deps.db.Tokens(ctx, bst)
+	if err := s.deps.db.RevokeToken(ctx, bst, toks[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := s.do(t, "GET", "beta-tea.localhost", "/admin/api/2025-01/shop.json", "", "X-Shopify-Access-Token", beta); r.status != 401 {
+		t.Errorf("revoked token: GET shop.json = %d, want 401", r.status)
+	}
+}
+
+func TestTokenCommandRefusesBadScopes(t *testing.T) {
+	url := testenv.Database(t)
+	var out bytes.Buffer
+	if err := run(context.Background(), envFor(url), []string{"tenant", "create", "--name", "Scoped", "--slug", "scoped", "--owner", "s@scoped.example", "--password", "correct-Horse-battery-9"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err := run(context.Background(), envFor(url), []string{"tenant", "token", "scoped", "--scopes", "read_products,delete_everything"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "delete_everything") || out.Len() != 0 {
+		t.Errorf("tenant token with an unknown scope = %v, printed %q; want an error naming the scope and nothing printed", err, out.String())
+	}
+}

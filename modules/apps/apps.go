@@ -1,0 +1,191 @@
+// Package apps is how partners' apps reach a store: the Admin API's gate
+// (token authentication, fleet-wide rate limits, scope checks through the
+// access policy) and the router every module mounts its Admin API resources
+// on, at /admin/api/<version>/… and the unversioned /admin/… alias that
+// Shopify's client libraries use.
+package apps
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/ratelimit"
+	"github.com/storefleet/storefleet/internal/rbac"
+	"github.com/storefleet/storefleet/internal/web"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+// Versions are the Admin API versions served; the unversioned alias serves
+// the newest.
+var Versions = []string{"2025-01"}
+
+// Headers a token may arrive in: Shopify's, so existing clients work, and our
+// own.
+const (
+	ShopifyTokenHeader = "X-Shopify-Access-Token"
+	TokenHeader        = "X-Storefleet-Access-Token"
+	CallLimitHeader    = "X-Shopify-Shop-Api-Call-Limit"
+)
+
+// Gate admits Admin API requests.
+type Gate struct {
+	db      *tenant.DB
+	limiter *ratelimit.Limiter
+	bucket  ratelimit.Bucket
+	log     *slog.Logger
+}
+
+// NewGate returns a gate that limits each token of each store to bucket.
+func NewGate(db *tenant.DB, limiter *ratelimit.Limiter, bucket ratelimit.Bucket, log *slog.Logger) *Gate {
+	return &Gate{db: db, limiter: limiter, bucket: bucket, log: log}
+}
+
+// Resource is a module's Admin API surface: it mounts its routes on r,
+// guarding each with g.Require.
+type Resource interface {
+	AdminRoutes(r gin.IRouter, g *Gate)
+}
+
+// Mount serves resources on the store engine at every version's prefix and
+// at the unversioned alias, behind the gate.
+func (g *Gate) Mount(engine gin.IRouter, resources ...Resource) {
+	prefixes := []string{"/admin"}
+	for _, v := range Versions {
+		prefixes = append(prefixes, "/admin/api/"+v)
+	}
+	for _, p := range prefixes {
+		grp := engine.Group(p, g.content, g.authenticate, g.limit)
+		for _, res := range resources {
+			res.AdminRoutes(grp, g)
+		}
+	}
+}
+
+// Handle adapts a handler that returns an error: the error is written in
+// Shopify's shape with its kind's status, and logged once if it is ours.
+func (g *Gate) Handle(h func(c *gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			Abort(c, g.log, err)
+		}
+	}
+}
+
+// Abort writes err as the Admin API writes errors and stops the chain.
+func Abort(c *gin.Context, log *slog.Logger, err error) {
+	if errs.KindOf(err) == errs.NotFound {
+		// Shopify's 404 body is always the same, whatever was not found.
+		c.AbortWithStatusJSON(http.StatusNotFound, gin.H{"errors": "Not Found"})
+		return
+	}
+	web.WriteError(c.Writer, c.Request, log, err)
+	c.Abort()
+}
+
+// Principal is who is calling: for now, always an API token.
+type Principal struct {
+	Store *tenant.Tenant
+	Token tenant.Token
+}
+
+const principalKey = "storefleet.principal"
+
+// PrincipalOf returns the caller the gate admitted.
+func PrincipalOf(c *gin.Context) Principal {
+	p, _ := c.Get(principalKey)
+	return p.(Principal)
+}
+
+// content refuses bodies that are not JSON (415) and clients that will not
+// take JSON (406).
+func (g *Gate) content(c *gin.Context) {
+	if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) {
+		c.AbortWithStatusJSON(http.StatusNotAcceptable, gin.H{"errors": "this API answers only in JSON: accept application/json"})
+		return
+	}
+	if c.Request.ContentLength != 0 && c.Request.Method != http.MethodGet && c.Request.Method != http.MethodDelete {
+		mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		if err != nil || mt != "application/json" {
+			c.AbortWithStatusJSON(http.StatusUnsupportedMediaType, gin.H{"errors": "send the request body as JSON, with Content-Type: application/json"})
+			return
+		}
+	}
+}
+
+func acceptsJSON(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "application/json", "application/*", "*/*":
+			return true
+		}
+	}
+	return false
+}
+
+// authenticate admits a request that carries a live token of this store.
+func (g *Gate) authenticate(c *gin.Context) {
+	t := tenant.FromContext(c.Request.Context())
+	secret := c.GetHeader(ShopifyTokenHeader)
+	if secret == "" {
+		secret = c.GetHeader(TokenHeader)
+	}
+	tok, err := g.db.Authenticate(c.Request.Context(), t, secret)
+	if err != nil {
+		Abort(c, g.log, err)
+		return
+	}
+	web.AddLogAttrs(c.Request.Context(), slog.Int64("token", tok.ID))
+	c.Set(principalKey, Principal{Store: t, Token: tok})
+}
+
+// limit pours the request into the token's bucket, fleet-wide, and reports
+// the bucket's level on every response.
+func (g *Gate) limit(c *gin.Context) {
+	p := PrincipalOf(c)
+	res, err := g.limiter.Take(c.Request.Context(), fmt.Sprintf("admin:%d:%d", p.Store.ID, p.Token.ID), g.bucket)
+	if err != nil {
+		// Redis is down: serve rather than fail every partner's call.
+		g.log.WarnContext(c.Request.Context(), "rate limit unavailable; letting the request through", "err", err)
+		return
+	}
+	c.Header(CallLimitHeader, fmt.Sprintf("%d/%d", res.Used(), res.Capacity))
+	if !res.Allowed {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
+		c.AbortWithStatusJSON(http.StatusTooManyRequests, gin.H{"errors": fmt.Sprintf(
+			"Exceeded %g calls per second for api client. Reduce request rates to resume uninterrupted service.", g.bucket.Leak)})
+	}
+}
+
+// Require lets a request through only if its caller may do act on obj
+// (rbac.Read or rbac.Write on "products", "orders", …).
+func (g *Gate) Require(obj, act string) gin.HandlerFunc {
+	scope := act + "_" + obj
+	return func(c *gin.Context) {
+		p := PrincipalOf(c)
+		access, err := g.db.Access()
+		if err != nil {
+			Abort(c, g.log, err)
+			return
+		}
+		ok, err := access.Allowed(p.Token.Subject(), rbac.Store(int64(p.Store.ID)), obj, act)
+		if err != nil {
+			Abort(c, g.log, err)
+			return
+		}
+		if !ok {
+			Abort(c, g.log, errs.E(errs.Forbidden, "[API] This action requires merchant approval for %s scope.", scope))
+		}
+	}
+}

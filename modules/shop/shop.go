@@ -1,0 +1,98 @@
+// Package shop is a store's own settings (name, contact email, currency,
+// time zone) and their Admin API resource, shop.json.
+package shop
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/storefleet/storefleet/modules/apps"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+// Shop is a store's settings.
+type Shop struct {
+	Name      string
+	Email     string
+	Currency  string
+	Timezone  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Service reads and changes a store's settings.
+type Service struct {
+	db   *tenant.DB
+	urls tenant.URLs
+}
+
+// NewService returns the shop service.
+func NewService(db *tenant.DB, urls tenant.URLs) *Service {
+	return &Service{db: db, urls: urls}
+}
+
+type shopRow struct {
+	Name      string    `gorm:"column:name"`
+	Email     string    `gorm:"column:email"`
+	Currency  string    `gorm:"column:currency"`
+	Timezone  string    `gorm:"column:timezone"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+	UpdatedAt time.Time `gorm:"column:updated_at"`
+}
+
+// Shop returns store t's settings.
+func (s *Service) Shop(ctx context.Context, t *tenant.Tenant) (Shop, error) {
+	var row shopRow
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT name, email, currency, timezone, created_at, updated_at FROM shop`).Scan(&row).Error
+	})
+	if err != nil {
+		return Shop{}, fmt.Errorf("read shop: %w", err)
+	}
+	return Shop(row), nil
+}
+
+// shopJSON is the shop as Shopify's Admin API shows it, for the fields we
+// have.
+type shopJSON struct {
+	ID              tenant.ID `json:"id"`
+	Name            string    `json:"name"`
+	Email           string    `json:"email"`
+	CustomerEmail   string    `json:"customer_email"`
+	Domain          string    `json:"domain"`
+	MyshopifyDomain string    `json:"myshopify_domain"`
+	Currency        string    `json:"currency"`
+	MoneyFormat     string    `json:"money_format"`
+	IANATimezone    string    `json:"iana_timezone"`
+	PlanName        string    `json:"plan_name"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+func (s *Service) toShopJSON(t *tenant.Tenant, sh Shop) shopJSON {
+	host := t.Slug + "." + s.urls.Domain
+	return shopJSON{
+		ID: t.ID, Name: sh.Name, Email: sh.Email, CustomerEmail: sh.Email, Domain: host, MyshopifyDomain: host,
+		Currency: sh.Currency, MoneyFormat: "{{amount}} " + sh.Currency, IANATimezone: sh.Timezone, PlanName: t.Plan,
+		CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt,
+	}
+}
+
+// AdminRoutes mounts shop.json. Any token of the store may read it, as on
+// Shopify.
+func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
+	r.GET("/shop.json", g.Handle(func(c *gin.Context) error {
+		t := apps.PrincipalOf(c).Store
+		sh, err := s.Shop(c.Request.Context(), t)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, gin.H{"shop": s.toShopJSON(t, sh)})
+		return nil
+	}))
+}
