@@ -18,6 +18,7 @@ type Kind string
 // The kinds. Internal is the default for any error that is not an *Error.
 const (
 	Invalid         Kind = "invalid"         // the input is wrong; fix it and retry
+	Malformed       Kind = "malformed"       // the request itself cannot be read (bad JSON, bad parameters)
 	NotFound        Kind = "not_found"       // no such thing (or not yours)
 	Conflict        Kind = "conflict"        // clashes with the current state (duplicate, taken)
 	Unauthenticated Kind = "unauthenticated" // who are you?

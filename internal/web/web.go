@@ -26,6 +26,8 @@ func Status(k errs.Kind) int {
 	switch k {
 	case errs.Invalid:
 		return http.StatusUnprocessableEntity
+	case errs.Malformed:
+		return http.StatusBadRequest
 	case errs.NotFound:
 		return http.StatusNotFound
 	case errs.Conflict:

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
+	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/modules/apps"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -95,4 +96,25 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 		c.JSON(http.StatusOK, gin.H{"shop": s.toShopJSON(t, sh)})
 		return nil
 	}))
+}
+
+// CurrencyIn returns the store's currency inside a transaction another
+// module's service already holds (prices are parsed and stored in it).
+func CurrencyIn(tx *gorm.DB) (money.Currency, error) {
+	var code string
+	if err := tx.Raw(`SELECT currency FROM shop`).Scan(&code).Error; err != nil {
+		return money.Currency{}, fmt.Errorf("read shop currency: %w", err)
+	}
+	return money.ParseCurrency(code)
+}
+
+// Currency returns store t's currency.
+func (s *Service) Currency(ctx context.Context, t *tenant.Tenant) (money.Currency, error) {
+	var c money.Currency
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		var err error
+		c, err = CurrencyIn(tx)
+		return err
+	})
+	return c, err
 }

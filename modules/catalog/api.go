@@ -1,0 +1,586 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/money"
+	"github.com/storefleet/storefleet/internal/rbac"
+	"github.com/storefleet/storefleet/modules/apps"
+)
+
+// Page sizes, as Shopify has them.
+const (
+	defaultLimit = 50
+	maxLimit     = 250
+)
+
+// AdminRoutes mounts the product resources.
+func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
+	read, write := g.Require("products", rbac.Read), g.Require("products", rbac.Write)
+	r.GET("/products.json", read, g.Handle(s.listProducts))
+	r.POST("/products.json", write, g.Handle(s.createProduct))
+	r.GET("/products/:file", read, g.Handle(func(c *gin.Context) error {
+		if c.Param("file") == "count.json" {
+			return s.countProducts(c)
+		}
+		return s.getProduct(c)
+	}))
+	r.PUT("/products/:file", write, g.Handle(s.updateProduct))
+	r.DELETE("/products/:file", write, g.Handle(s.deleteProduct))
+}
+
+// --- JSON shapes -------------------------------------------------------------
+
+type optionJSON struct {
+	ID        int64    `json:"id"`
+	ProductID int64    `json:"product_id"`
+	Name      string   `json:"name"`
+	Position  int      `json:"position"`
+	Values    []string `json:"values"`
+}
+
+type variantJSON struct {
+	ID                  int64     `json:"id"`
+	ProductID           int64     `json:"product_id"`
+	Title               string    `json:"title"`
+	Price               string    `json:"price"`
+	SKU                 string    `json:"sku"`
+	Position            int       `json:"position"`
+	InventoryPolicy     string    `json:"inventory_policy"`
+	CompareAtPrice      *string   `json:"compare_at_price"`
+	FulfillmentService  string    `json:"fulfillment_service"`
+	InventoryManagement *string   `json:"inventory_management"`
+	Option1             *string   `json:"option1"`
+	Option2             *string   `json:"option2"`
+	Option3             *string   `json:"option3"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
+	Taxable             bool      `json:"taxable"`
+	Barcode             *string   `json:"barcode"`
+	Grams               int64     `json:"grams"`
+	Weight              float64   `json:"weight"`
+	WeightUnit          string    `json:"weight_unit"`
+	RequiresShipping    bool      `json:"requires_shipping"`
+	ImageID             *int64    `json:"image_id"`
+	AdminGraphqlAPIID   string    `json:"admin_graphql_api_id"`
+}
+
+type productJSON struct {
+	ID                int64         `json:"id"`
+	Title             string        `json:"title"`
+	BodyHTML          string        `json:"body_html"`
+	Vendor            string        `json:"vendor"`
+	ProductType       string        `json:"product_type"`
+	CreatedAt         time.Time     `json:"created_at"`
+	Handle            string        `json:"handle"`
+	UpdatedAt         time.Time     `json:"updated_at"`
+	PublishedAt       *time.Time    `json:"published_at"`
+	TemplateSuffix    *string       `json:"template_suffix"`
+	PublishedScope    string        `json:"published_scope"`
+	Tags              string        `json:"tags"`
+	Status            string        `json:"status"`
+	AdminGraphqlAPIID string        `json:"admin_graphql_api_id"`
+	Variants          []variantJSON `json:"variants"`
+	Options           []optionJSON  `json:"options"`
+	Images            []any         `json:"images"`
+	Image             any           `json:"image"`
+}
+
+var gramsPer = map[string]float64{"g": 1, "kg": 1000, "oz": 28.349523125, "lb": 453.59237}
+
+func toProductJSON(p Product, cur money.Currency) productJSON {
+	out := productJSON{
+		ID: p.ID, Title: p.Title, BodyHTML: p.BodyHTML, Vendor: p.Vendor, ProductType: p.ProductType,
+		CreatedAt: p.CreatedAt, Handle: p.Handle, UpdatedAt: p.UpdatedAt, PublishedAt: p.PublishedAt,
+		PublishedScope: "web", Tags: strings.Join(p.Tags, ", "), Status: p.Status,
+		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Product/%d", p.ID),
+		Variants:          []variantJSON{}, Options: []optionJSON{}, Images: []any{},
+	}
+	for _, o := range p.Options {
+		out.Options = append(out.Options, optionJSON{ID: o.ID, ProductID: p.ID, Name: o.Name, Position: o.Position, Values: append([]string{}, o.Values...)})
+	}
+	for _, v := range p.Variants {
+		vj := variantJSON{
+			ID: v.ID, ProductID: p.ID, Title: v.Title(), Price: cur.Format(v.Price), SKU: v.SKU, Position: v.Position,
+			InventoryPolicy: v.InventoryPolicy, FulfillmentService: "manual", InventoryManagement: v.InventoryManagement,
+			Option1: v.Options[0], Option2: v.Options[1], Option3: v.Options[2], CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+			Taxable: v.Taxable, Grams: int64(v.Weight*gramsPer[v.WeightUnit] + 0.5), Weight: v.Weight, WeightUnit: v.WeightUnit,
+			RequiresShipping: v.RequiresShipping, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/ProductVariant/%d", v.ID),
+		}
+		if v.Barcode != "" {
+			vj.Barcode = &v.Barcode
+		}
+		if v.CompareAtPrice != nil {
+			c := cur.Format(*v.CompareAtPrice)
+			vj.CompareAtPrice = &c
+		}
+		out.Variants = append(out.Variants, vj)
+	}
+	return out
+}
+
+// optional is a JSON field that may be absent, null or a value.
+type optional[T any] struct {
+	Set   bool // present in the body
+	Null  bool // present as null
+	Value T
+}
+
+func (o *optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// decimalText is a price as Shopify clients send it: "19.99" or 19.99.
+type decimalText string
+
+func (d *decimalText) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*d = decimalText(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: typeOfString}
+	}
+	*d = decimalText(n.String())
+	return nil
+}
+
+var typeOfString = reflect.TypeOf("")
+
+// tagList is tags as Shopify takes them: "a, b" or ["a", "b"].
+type tagList []string
+
+func (t *tagList) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = SplitTags(s)
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: typeOfString}
+	}
+	*t = SplitTags(strings.Join(list, ","))
+	return nil
+}
+
+type variantRequest struct {
+	ID                  int64                 `json:"id"`
+	Price               *decimalText          `json:"price"`
+	CompareAtPrice      optional[decimalText] `json:"compare_at_price"`
+	SKU                 *string               `json:"sku"`
+	Barcode             *string               `json:"barcode"`
+	Option1             *string               `json:"option1"`
+	Option2             *string               `json:"option2"`
+	Option3             *string               `json:"option3"`
+	Weight              *float64              `json:"weight"`
+	WeightUnit          *string               `json:"weight_unit"`
+	RequiresShipping    *bool                 `json:"requires_shipping"`
+	Taxable             *bool                 `json:"taxable"`
+	InventoryPolicy     *string               `json:"inventory_policy"`
+	InventoryManagement optional[string]      `json:"inventory_management"`
+}
+
+type productRequest struct {
+	Title       *string  `json:"title"`
+	BodyHTML    *string  `json:"body_html"`
+	Vendor      *string  `json:"vendor"`
+	ProductType *string  `json:"product_type"`
+	Handle      *string  `json:"handle"`
+	Status      *string  `json:"status"`
+	Tags        *tagList `json:"tags"`
+	Published   *bool    `json:"published"`
+	Options     *[]struct {
+		Name string `json:"name"`
+	} `json:"options"`
+	Variants *[]variantRequest `json:"variants"`
+}
+
+// toProductInput converts a request, parsing prices in cur.
+func (r productRequest) toProductInput(cur money.Currency) (ProductInput, error) {
+	in := ProductInput{Title: r.Title, BodyHTML: r.BodyHTML, Vendor: r.Vendor, ProductType: r.ProductType,
+		Handle: r.Handle, Status: r.Status, Published: r.Published}
+	if r.Tags != nil {
+		tags := []string(*r.Tags)
+		in.Tags = &tags
+	}
+	if r.Options != nil {
+		names := make([]string, len(*r.Options))
+		for i, o := range *r.Options {
+			names[i] = o.Name
+		}
+		in.Options = &names
+	}
+	if r.Variants == nil {
+		return in, nil
+	}
+	f := errs.Fields{}
+	vs := make([]VariantInput, len(*r.Variants))
+	for i, v := range *r.Variants {
+		vi := VariantInput{ID: v.ID, SKU: v.SKU, Barcode: v.Barcode, Options: [MaxOptions]*string{v.Option1, v.Option2, v.Option3},
+			Weight: v.Weight, WeightUnit: v.WeightUnit, RequiresShipping: v.RequiresShipping, Taxable: v.Taxable, InventoryPolicy: v.InventoryPolicy}
+		if v.Price != nil {
+			a, err := cur.Parse(string(*v.Price))
+			if err != nil {
+				f.Add("variants", "variant %d: price %s", i+1, errs.MessageOf(err))
+			}
+			vi.Price = &a
+		}
+		if v.CompareAtPrice.Set {
+			var p *money.Amount
+			if !v.CompareAtPrice.Null && v.CompareAtPrice.Value != "" {
+				a, err := cur.Parse(string(v.CompareAtPrice.Value))
+				if err != nil {
+					f.Add("variants", "variant %d: compare_at_price %s", i+1, errs.MessageOf(err))
+				}
+				p = &a
+			}
+			vi.CompareAtPrice = &p
+		}
+		if v.InventoryManagement.Set {
+			var m *string
+			if !v.InventoryManagement.Null {
+				m = &v.InventoryManagement.Value
+			}
+			vi.InventoryManagement = &m
+		}
+		vs[i] = vi
+	}
+	in.Variants = &vs
+	return in, f.Err()
+}
+
+// decodeEnvelope reads {"<key>": {...}} into v. Fields we do not have are
+// ignored, as Shopify ignores them, so that existing clients keep working.
+//
+// Errors: Malformed (not JSON, or not the envelope), Invalid (a field of the
+// wrong type, named).
+func decodeEnvelope(c *gin.Context, key string, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 2<<20))
+	if err != nil {
+		return errs.E(errs.Malformed, "request body is larger than 2 MiB")
+	}
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(body, &env); err != nil {
+		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	inner, ok := env[key]
+	if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {
+		return errs.E(errs.Malformed, "request body must be {\"%s\": {...}}", key)
+	}
+	if err := json.Unmarshal(inner, v); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			field := te.Field
+			if field == "" {
+				return errs.E(errs.Malformed, "%s must be a JSON object", key)
+			}
+			return &errs.Error{Kind: errs.Invalid, Message: field + " has the wrong type",
+				Fields: map[string][]string{field: {"has the wrong type (got " + te.Value + ")"}}}
+		}
+		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+// --- handlers ----------------------------------------------------------------
+
+func productID(c *gin.Context) (int64, error) {
+	file := c.Param("file")
+	id, err := strconv.ParseInt(strings.TrimSuffix(file, ".json"), 10, 64)
+	if err != nil || id <= 0 || !strings.HasSuffix(file, ".json") {
+		return 0, ErrProductNotFound
+	}
+	return id, nil
+}
+
+func (s *Service) getProduct(c *gin.Context) error {
+	id, err := productID(c)
+	if err != nil {
+		return err
+	}
+	t := apps.PrincipalOf(c).Store
+	p, err := s.Product(c.Request.Context(), t, id)
+	if err != nil {
+		return err
+	}
+	return s.writeProducts(c, http.StatusOK, "product", []Product{p})
+}
+
+func (s *Service) createProduct(c *gin.Context) error {
+	t := apps.PrincipalOf(c).Store
+	var req productRequest
+	if err := decodeEnvelope(c, "product", &req); err != nil {
+		return err
+	}
+	cur, err := s.Currency(c.Request.Context(), t)
+	if err != nil {
+		return err
+	}
+	in, err := req.toProductInput(cur)
+	if err != nil {
+		return err
+	}
+	p, err := s.CreateProduct(c.Request.Context(), t, in)
+	if err != nil {
+		return err
+	}
+	return s.writeProducts(c, http.StatusCreated, "product", []Product{p})
+}
+
+func (s *Service) updateProduct(c *gin.Context) error {
+	id, err := productID(c)
+	if err != nil {
+		return err
+	}
+	t := apps.PrincipalOf(c).Store
+	var req productRequest
+	if err := decodeEnvelope(c, "product", &req); err != nil {
+		return err
+	}
+	cur, err := s.Currency(c.Request.Context(), t)
+	if err != nil {
+		return err
+	}
+	in, err := req.toProductInput(cur)
+	if err != nil {
+		return err
+	}
+	p, err := s.UpdateProduct(c.Request.Context(), t, id, in)
+	if err != nil {
+		return err
+	}
+	return s.writeProducts(c, http.StatusOK, "product", []Product{p})
+}
+
+func (s *Service) deleteProduct(c *gin.Context) error {
+	id, err := productID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.DeleteProduct(c.Request.Context(), apps.PrincipalOf(c).Store, id); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{})
+	return nil
+}
+
+func (s *Service) countProducts(c *gin.Context) error {
+	q, _, err := parseListQuery(c.Request.URL.Query(), true)
+	if err != nil {
+		return err
+	}
+	n, err := s.CountProducts(c.Request.Context(), apps.PrincipalOf(c).Store, q)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"count": n})
+	return nil
+}
+
+func (s *Service) listProducts(c *gin.Context) error {
+	t := apps.PrincipalOf(c).Store
+	q, paged, err := parseListQuery(c.Request.URL.Query(), false)
+	if err != nil {
+		return err
+	}
+	ps, more, err := s.Products(c.Request.Context(), t, q)
+	if err != nil {
+		return err
+	}
+	// Link: next when there are more in id order (or we came back from
+	// them), previous when this page is not the first.
+	var links []string
+	if len(ps) > 0 {
+		first, last := ps[0].ID, ps[len(ps)-1].ID
+		backward := q.Before != 0
+		if (!backward && more) || backward {
+			links = append(links, pageLink(c, q, cursor{Query: q, After: last}, "next"))
+		}
+		if (backward && more) || (!backward && paged) {
+			links = append(links, pageLink(c, q, cursor{Query: q, Before: first}, "previous"))
+		}
+	}
+	if len(links) > 0 {
+		c.Header("Link", strings.Join(links, ", "))
+	}
+	return s.writeProducts(c, http.StatusOK, "products", ps)
+}
+
+// writeProducts writes products under key ("product" for one, "products"
+// for a list), keeping only the fields the fields parameter names.
+func (s *Service) writeProducts(c *gin.Context, status int, key string, ps []Product) error {
+	cur, err := s.Currency(c.Request.Context(), apps.PrincipalOf(c).Store)
+	if err != nil {
+		return err
+	}
+	fields := splitList(c.Query("fields"))
+	items := make([]any, len(ps))
+	for i, p := range ps {
+		pj := toProductJSON(p, cur)
+		if len(fields) == 0 {
+			items[i] = pj
+			continue
+		}
+		var m map[string]json.RawMessage
+		b, _ := json.Marshal(pj)
+		json.Unmarshal(b, &m)
+		for k := range m {
+			if !slices.Contains(fields, k) {
+				delete(m, k)
+			}
+		}
+		items[i] = m
+	}
+	if key == "product" {
+		c.JSON(status, gin.H{key: items[0]})
+	} else {
+		c.JSON(status, gin.H{key: items})
+	}
+	return nil
+}
+
+// --- list parameters and cursors ------------------------------------------------
+
+// cursor is what page_info carries: the first request's filters and where
+// the page starts. It is opaque to clients; tampering with it can only
+// select other products of the same store.
+type cursor struct {
+	Query  Query `json:"q"`
+	After  int64 `json:"a,omitempty"`
+	Before int64 `json:"b,omitempty"`
+}
+
+func pageLink(c *gin.Context, q Query, cur cursor, rel string) string {
+	cur.Query.After, cur.Query.Before, cur.Query.Limit = 0, 0, 0
+	b, _ := json.Marshal(cur)
+	v := url.Values{"limit": {strconv.Itoa(q.Limit)}, "page_info": {base64.RawURLEncoding.EncodeToString(b)}}
+	if f := c.Query("fields"); f != "" {
+		v.Set("fields", f)
+	}
+	scheme := "http"
+	if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return fmt.Sprintf(`<%s://%s%s?%s>; rel="%s"`, scheme, c.Request.Host, c.Request.URL.Path, v.Encode(), rel)
+}
+
+// parseListQuery reads Shopify's list parameters; paged says whether the
+// request continues from a page_info cursor.
+//
+// Errors: Malformed, naming the parameter.
+func parseListQuery(v url.Values, counting bool) (Query, bool, error) {
+	f := errs.Fields{}
+	q := Query{Limit: defaultLimit}
+	if s := v.Get("limit"); s != "" && !counting {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxLimit {
+			f.Add("limit", "must be a whole number from 1 to %d", maxLimit)
+		}
+		q.Limit = n
+	}
+	if pi := v.Get("page_info"); pi != "" && !counting {
+		for k := range v {
+			if k != "page_info" && k != "limit" && k != "fields" {
+				f.Add(k, "cannot be combined with page_info; the filters of the first request carry over")
+			}
+		}
+		var cur cursor
+		b, err := base64.RawURLEncoding.DecodeString(pi)
+		if err != nil || json.Unmarshal(b, &cur) != nil || (cur.After == 0) == (cur.Before == 0) {
+			f.Add("page_info", "is invalid; use the link from the previous response as it is")
+		}
+		if err := f.Err(); err != nil {
+			return Query{}, false, malformed(err)
+		}
+		limit := q.Limit
+		q = cur.Query
+		q.Limit, q.After, q.Before = limit, cur.After, cur.Before
+		return q, true, nil
+	}
+	if s := v.Get("since_id"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			f.Add("since_id", "must be a product id")
+		}
+		q.After = n
+	}
+	for _, s := range splitList(v.Get("ids")) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			f.Add("ids", "must be comma-separated product ids")
+			break
+		}
+		q.IDs = append(q.IDs, n)
+	}
+	if len(q.IDs) > maxLimit {
+		f.Add("ids", "may list at most %d ids", maxLimit)
+	}
+	q.Handles = splitList(v.Get("handle"))
+	for _, st := range splitList(v.Get("status")) {
+		if !slices.Contains([]string{StatusActive, StatusDraft, StatusArchived}, st) {
+			f.Add("status", "must be active, draft or archived (comma-separated)")
+			break
+		}
+		q.Statuses = append(q.Statuses, st)
+	}
+	q.Vendor, q.ProductType, q.Title = v.Get("vendor"), v.Get("product_type"), v.Get("title")
+	for _, tp := range []struct {
+		name string
+		dst  **time.Time
+	}{{"created_at_min", &q.CreatedMin}, {"created_at_max", &q.CreatedMax}, {"updated_at_min", &q.UpdatedMin}, {"updated_at_max", &q.UpdatedMax}} {
+		if s := v.Get(tp.name); s != "" {
+			tm, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				f.Add(tp.name, "must be an ISO 8601 time like 2025-01-31T15:04:05-05:00")
+				continue
+			}
+			*tp.dst = &tm
+		}
+	}
+	switch ps := v.Get("published_status"); ps {
+	case "", "any", "published", "unpublished":
+		q.Published = ps
+	default:
+		f.Add("published_status", "must be published, unpublished or any")
+	}
+	if err := f.Err(); err != nil {
+		return Query{}, false, malformed(err)
+	}
+	return q, false, nil
+}
+
+func malformed(err error) error {
+	return &errs.Error{Kind: errs.Malformed, Message: errs.MessageOf(err), Fields: errs.FieldsOf(err)}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,399 @@
+// Package catalog is what a store sells: products, their options (up to
+// three) and variants, with prices in the store's currency as exact minor
+// units. Its Admin API resources follow Shopify's REST Admin API.
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/money"
+	"github.com/storefleet/storefleet/modules/shop"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+// ErrProductNotFound is returned for a product that is not in the store.
+var ErrProductNotFound = errs.E(errs.NotFound, "product not found")
+
+// Service reads and changes a store's catalog.
+type Service struct {
+	db *tenant.DB
+}
+
+// NewService returns the catalog service.
+func NewService(db *tenant.DB) *Service { return &Service{db: db} }
+
+// Currency is store t's currency, in which prices are read and written.
+func (s *Service) Currency(ctx context.Context, t *tenant.Tenant) (money.Currency, error) {
+	var c money.Currency
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		var err error
+		c, err = shop.CurrencyIn(tx)
+		return err
+	})
+	return c, err
+}
+
+// CreateProduct adds a product to store t. A product without options gets
+// Shopify's default option (Title: Default Title); without variants, one
+// variant priced 0; without a handle, one derived from the title, made unique
+// with a numeric suffix.
+//
+// Errors: Invalid (with per-field messages; a given handle that is taken).
+func (s *Service) CreateProduct(ctx context.Context, t *tenant.Tenant, in ProductInput) (Product, error) {
+	if err := in.validate(true); err != nil {
+		return Product{}, err
+	}
+	var p Product
+	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		now := time.Now().UTC()
+		p = Product{Status: StatusActive, CreatedAt: now, UpdatedAt: now}
+		applyProduct(&p, in, now)
+		if p.Status == StatusActive && (in.Published == nil || *in.Published) {
+			p.PublishedAt = &now
+		}
+		var inputs []VariantInput
+		if in.Variants != nil {
+			inputs = *in.Variants
+		}
+		if len(inputs) == 0 {
+			inputs = []VariantInput{{}}
+		}
+		for i, vi := range inputs {
+			v := Variant{Position: i + 1, WeightUnit: "kg", RequiresShipping: true, Taxable: true, InventoryPolicy: "deny"}
+			applyVariant(&v, vi)
+			p.Variants = append(p.Variants, v)
+		}
+		p.Options = optionsFor(in.Options, p.Variants)
+		if err := checkVariants(p.Options, p.Variants); err != nil {
+			return err
+		}
+		derived := in.Handle == nil || *in.Handle == ""
+		if derived {
+			p.Handle = Handleize(p.Title)
+			if p.Handle == "" {
+				return errNoHandle
+			}
+		}
+		if err := insertProduct(tx, &p, derived); err != nil {
+			return err
+		}
+		if err := writeOptions(tx, p.ID, p.Options); err != nil {
+			return err
+		}
+		return writeVariants(tx, p.ID, nil, p.Variants)
+	})
+	if err != nil {
+		return Product{}, err
+	}
+	return s.Product(ctx, t, p.ID)
+}
+
+// optionsFor returns the options a product has: the names given, or for a
+// product whose variants have no option values, Shopify's default; or,
+// when variants have values but no names were given, Option1…Option3.
+func optionsFor(names *[]string, variants []Variant) []Option {
+	if names != nil && len(*names) > 0 {
+		out := make([]Option, len(*names))
+		for i, n := range *names {
+			out[i] = Option{Name: n, Position: i + 1}
+		}
+		return out
+	}
+	used := 0
+	for _, v := range variants {
+		for k := range MaxOptions {
+			if v.Options[k] != nil {
+				used = max(used, k+1)
+			}
+		}
+	}
+	if used == 0 && len(variants) == 1 {
+		def := defaultOptionValue
+		variants[0].Options[0] = &def
+		return []Option{{Name: defaultOptionName, Position: 1}}
+	}
+	out := make([]Option, used)
+	for i := range out {
+		out[i] = Option{Name: fmt.Sprintf("Option%d", i+1), Position: i + 1}
+	}
+	return out
+}
+
+func applyProduct(p *Product, in ProductInput, now time.Time) {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&p.Title, in.Title)
+	set(&p.BodyHTML, in.BodyHTML)
+	set(&p.Vendor, in.Vendor)
+	set(&p.ProductType, in.ProductType)
+	set(&p.Status, in.Status)
+	if in.Handle != nil && *in.Handle != "" {
+		p.Handle = *in.Handle
+	}
+	if in.Tags != nil {
+		p.Tags = *in.Tags
+	}
+	if in.Published != nil {
+		switch {
+		case !*in.Published:
+			p.PublishedAt = nil
+		case p.PublishedAt == nil:
+			p.PublishedAt = &now
+		}
+	}
+}
+
+func applyVariant(v *Variant, in VariantInput) {
+	if in.Price != nil {
+		v.Price = *in.Price
+	}
+	if in.CompareAtPrice != nil {
+		v.CompareAtPrice = *in.CompareAtPrice
+	}
+	if in.SKU != nil {
+		v.SKU = *in.SKU
+	}
+	if in.Barcode != nil {
+		v.Barcode = *in.Barcode
+	}
+	for k, o := range in.Options {
+		if o != nil {
+			v.Options[k] = o
+		}
+	}
+	if in.Weight != nil {
+		v.Weight = *in.Weight
+	}
+	if in.WeightUnit != nil {
+		v.WeightUnit = *in.WeightUnit
+	}
+	if in.RequiresShipping != nil {
+		v.RequiresShipping = *in.RequiresShipping
+	}
+	if in.Taxable != nil {
+		v.Taxable = *in.Taxable
+	}
+	if in.InventoryPolicy != nil {
+		v.InventoryPolicy = *in.InventoryPolicy
+	}
+	if in.InventoryManagement != nil {
+		v.InventoryManagement = *in.InventoryManagement
+	}
+}
+
+// Product returns store t's product id with its options and variants.
+//
+// Errors: NotFound (ErrProductNotFound).
+func (s *Service) Product(ctx context.Context, t *tenant.Tenant, id int64) (Product, error) {
+	var p Product
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		ps, err := findProducts(tx, Query{IDs: []int64{id}, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return ErrProductNotFound
+		}
+		p = ps[0]
+		return nil
+	})
+	return p, err
+}
+
+// Query selects products. Zero fields select everything; results are in id
+// order, Limit at a time after After (or before Before, for a previous page).
+type Query struct {
+	Limit       int
+	After       int64 // since_id, or a next-page cursor
+	Before      int64 // a previous-page cursor
+	IDs         []int64
+	Handles     []string
+	Statuses    []string
+	Vendor      string
+	ProductType string
+	Title       string // contains, ignoring case
+	CreatedMin  *time.Time
+	CreatedMax  *time.Time
+	UpdatedMin  *time.Time
+	UpdatedMax  *time.Time
+	Published   string // "", "published", "unpublished" or "any"
+}
+
+// Products lists store t's products that q selects, and whether there are
+// more past the page in q's direction.
+func (s *Service) Products(ctx context.Context, t *tenant.Tenant, q Query) ([]Product, bool, error) {
+	var ps []Product
+	more := false
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		page := q
+		page.Limit = q.Limit + 1
+		var err error
+		if ps, err = findProducts(tx, page); err != nil {
+			return err
+		}
+		if len(ps) > q.Limit {
+			more = true
+			if q.Before != 0 {
+				ps = ps[1:] // fetched in reverse: the extra one is the oldest
+			} else {
+				ps = ps[:q.Limit]
+			}
+		}
+		return nil
+	})
+	return ps, more, err
+}
+
+// CountProducts counts store t's products that q selects (its paging fields
+// are ignored).
+func (s *Service) CountProducts(ctx context.Context, t *tenant.Tenant, q Query) (int64, error) {
+	var n int64
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		where, args := q.where()
+		return tx.Raw(`SELECT count(*) FROM products p WHERE `+where, args...).Scan(&n).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count products: %w", err)
+	}
+	return n, nil
+}
+
+// UpdateProduct changes store t's product id as in says.
+//
+// Errors: NotFound, Invalid (with per-field messages).
+func (s *Service) UpdateProduct(ctx context.Context, t *tenant.Tenant, id int64, in ProductInput) (Product, error) {
+	if err := in.validate(false); err != nil {
+		return Product{}, err
+	}
+	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		ps, err := findProducts(tx, Query{IDs: []int64{id}, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(ps) == 0 {
+			return ErrProductNotFound
+		}
+		p := ps[0]
+		old := slices.Clone(p.Variants)
+		now := time.Now().UTC()
+		applyProduct(&p, in, now)
+		p.UpdatedAt = now
+		if in.Variants != nil {
+			byID := map[int64]Variant{}
+			for _, v := range p.Variants {
+				byID[v.ID] = v
+			}
+			p.Variants = nil
+			for i, vi := range *in.Variants {
+				v, ok := byID[vi.ID]
+				switch {
+				case vi.ID != 0 && !ok:
+					return &errs.Error{Kind: errs.Invalid, Message: "unknown variant",
+						Fields: map[string][]string{"variants": {fmt.Sprintf("variant %d: %d is not a variant of this product", i+1, vi.ID)}}}
+				case vi.ID == 0:
+					v = Variant{WeightUnit: "kg", RequiresShipping: true, Taxable: true, InventoryPolicy: "deny"}
+				}
+				delete(byID, vi.ID)
+				v.Position = i + 1
+				applyVariant(&v, vi)
+				p.Variants = append(p.Variants, v)
+			}
+		}
+		if in.Options != nil {
+			p.Options = optionsFor(in.Options, p.Variants)
+		}
+		if err := checkVariants(p.Options, p.Variants); err != nil {
+			return err
+		}
+		if err := updateProduct(tx, p); err != nil {
+			return err
+		}
+		if in.Options != nil {
+			if err := writeOptions(tx, p.ID, p.Options); err != nil {
+				return err
+			}
+		}
+		if in.Variants != nil {
+			return writeVariants(tx, p.ID, old, p.Variants)
+		}
+		return nil
+	})
+	if err != nil {
+		return Product{}, err
+	}
+	return s.Product(ctx, t, id)
+}
+
+// DeleteProduct removes store t's product id and its variants.
+//
+// Errors: NotFound.
+func (s *Service) DeleteProduct(ctx context.Context, t *tenant.Tenant, id int64) error {
+	return s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		res := tx.Exec(`DELETE FROM products WHERE id = ?`, id)
+		if res.Error != nil {
+			return fmt.Errorf("delete product %d: %w", id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrProductNotFound
+		}
+		return nil
+	})
+}
+
+// where renders q's filters (not its paging) as SQL over products p.
+func (q Query) where() (string, []any) {
+	conds := []string{"true"}
+	var args []any
+	add := func(cond string, a ...any) {
+		conds = append(conds, cond)
+		args = append(args, a...)
+	}
+	if len(q.IDs) > 0 {
+		add("p.id IN ?", q.IDs)
+	}
+	if len(q.Handles) > 0 {
+		add("p.handle IN ?", q.Handles)
+	}
+	if len(q.Statuses) > 0 {
+		add("p.status IN ?", q.Statuses)
+	}
+	if q.Vendor != "" {
+		add("p.vendor = ?", q.Vendor)
+	}
+	if q.ProductType != "" {
+		add("p.product_type = ?", q.ProductType)
+	}
+	if q.Title != "" {
+		add("p.title ILIKE ?", "%"+likeEscape(q.Title)+"%")
+	}
+	for _, c := range []struct {
+		op string
+		t  *time.Time
+		f  string
+	}{{">=", q.CreatedMin, "created_at"}, {"<=", q.CreatedMax, "created_at"}, {">=", q.UpdatedMin, "updated_at"}, {"<=", q.UpdatedMax, "updated_at"}} {
+		if c.t != nil {
+			add("p."+c.f+" "+c.op+" ?", *c.t)
+		}
+	}
+	switch q.Published {
+	case "published":
+		add("p.published_at IS NOT NULL")
+	case "unpublished":
+		add("p.published_at IS NULL")
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
