@@ -62,7 +62,7 @@ func (g *Gate) Mount(engine gin.IRouter, resources ...Resource) {
 		prefixes = append(prefixes, "/admin/api/"+v)
 	}
 	for _, p := range prefixes {
-		grp := engine.Group(p, g.content, g.authenticate, g.limit)
+		grp := engine.Group(p, g.content, g.authenticate, g.limit, g.idempotent)
 		for _, res := range resources {
 			res.AdminRoutes(grp, g)
 		}
