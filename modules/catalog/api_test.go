@@ -18,7 +18,9 @@ import (
 	"github.com/storefleet/storefleet/tenant"
 )
 
-func newHarness(t *testing.T) *appstest.Harness {
+func newHarness(t *testing.T) *appstest.Harness { return appstestNew(t) }
+
+func appstestNew(t testing.TB) *appstest.Harness {
 	return appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{catalog.NewService(db)} })
 }
 
