@@ -123,6 +123,9 @@ pg_up() {
 		# and databases for tests, but it is not a superuser.
 		"${psql[@]}" -c "create role $db_user login createrole createdb"
 	fi
+	# Tests drop their databases WITH (FORCE), which must end every backend
+	# still on them, whatever role it has switched to.
+	"${psql[@]}" -c "grant pg_signal_backend to $db_user"
 	if [ "$("${psql[@]}" -c "select 1 from pg_database where datname = '$db_name'")" != 1 ]; then
 		"${psql[@]}" -c "create database $db_name owner $db_user"
 	fi

@@ -208,9 +208,14 @@ func template(t testing.TB, admin *sql.DB) string {
 }
 
 func dropDatabase(t testing.TB, admin *sql.DB, name string) {
-	if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
-		t.Errorf("drop test database %s: %v", name, err)
+	var err error
+	for range 5 { // a backend may be exiting as we drop
+		if _, err = admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
+	t.Errorf("drop test database %s: %v", name, err)
 }
 
 // dropRoles drops the store roles in the id block starting at base.

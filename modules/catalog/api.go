@@ -42,6 +42,20 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 	}))
 	r.PUT("/products/:file", write, g.Handle(s.updateProduct))
 	r.DELETE("/products/:file", write, g.Handle(s.deleteProduct))
+
+	// Variants. gin wants one parameter name per path segment, hence :file
+	// for the product id here too.
+	r.GET("/products/:file/variants.json", read, g.Handle(s.listVariants))
+	r.POST("/products/:file/variants.json", write, g.Handle(s.createVariant))
+	r.GET("/products/:file/variants/:vfile", read, g.Handle(func(c *gin.Context) error {
+		if c.Param("vfile") != "count.json" {
+			return ErrVariantNotFound // Shopify reads single variants at variants/{id}.json
+		}
+		return s.countVariants(c)
+	}))
+	r.DELETE("/products/:file/variants/:vfile", write, g.Handle(s.deleteVariant))
+	r.GET("/variants/:vfile", read, g.Handle(s.getVariant))
+	r.PUT("/variants/:vfile", write, g.Handle(s.updateVariant))
 }
 
 // --- JSON shapes -------------------------------------------------------------
@@ -115,23 +129,27 @@ func toProductJSON(p Product, cur money.Currency) productJSON {
 		out.Options = append(out.Options, optionJSON{ID: o.ID, ProductID: p.ID, Name: o.Name, Position: o.Position, Values: append([]string{}, o.Values...)})
 	}
 	for _, v := range p.Variants {
-		vj := variantJSON{
-			ID: v.ID, ProductID: p.ID, Title: v.Title(), Price: cur.Format(v.Price), SKU: v.SKU, Position: v.Position,
-			InventoryPolicy: v.InventoryPolicy, FulfillmentService: "manual", InventoryManagement: v.InventoryManagement,
-			Option1: v.Options[0], Option2: v.Options[1], Option3: v.Options[2], CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
-			Taxable: v.Taxable, Grams: int64(v.Weight*gramsPer[v.WeightUnit] + 0.5), Weight: v.Weight, WeightUnit: v.WeightUnit,
-			RequiresShipping: v.RequiresShipping, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/ProductVariant/%d", v.ID),
-		}
-		if v.Barcode != "" {
-			vj.Barcode = &v.Barcode
-		}
-		if v.CompareAtPrice != nil {
-			c := cur.Format(*v.CompareAtPrice)
-			vj.CompareAtPrice = &c
-		}
-		out.Variants = append(out.Variants, vj)
+		out.Variants = append(out.Variants, toVariantJSON(v, cur))
 	}
 	return out
+}
+
+func toVariantJSON(v Variant, cur money.Currency) variantJSON {
+	vj := variantJSON{
+		ID: v.ID, ProductID: v.ProductID, Title: v.Title(), Price: cur.Format(v.Price), SKU: v.SKU, Position: v.Position,
+		InventoryPolicy: v.InventoryPolicy, FulfillmentService: "manual", InventoryManagement: v.InventoryManagement,
+		Option1: v.Options[0], Option2: v.Options[1], Option3: v.Options[2], CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+		Taxable: v.Taxable, Grams: int64(v.Weight*gramsPer[v.WeightUnit] + 0.5), Weight: v.Weight, WeightUnit: v.WeightUnit,
+		RequiresShipping: v.RequiresShipping, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/ProductVariant/%d", v.ID),
+	}
+	if v.Barcode != "" {
+		vj.Barcode = &v.Barcode
+	}
+	if v.CompareAtPrice != nil {
+		c := cur.Format(*v.CompareAtPrice)
+		vj.CompareAtPrice = &c
+	}
+	return vj
 }
 
 // optional is a JSON field that may be absent, null or a value.
@@ -239,37 +257,45 @@ func (r productRequest) toProductInput(cur money.Currency) (ProductInput, error)
 	f := errs.Fields{}
 	vs := make([]VariantInput, len(*r.Variants))
 	for i, v := range *r.Variants {
-		vi := VariantInput{ID: v.ID, SKU: v.SKU, Barcode: v.Barcode, Options: [MaxOptions]*string{v.Option1, v.Option2, v.Option3},
-			Weight: v.Weight, WeightUnit: v.WeightUnit, RequiresShipping: v.RequiresShipping, Taxable: v.Taxable, InventoryPolicy: v.InventoryPolicy}
-		if v.Price != nil {
-			a, err := cur.Parse(string(*v.Price))
-			if err != nil {
-				f.Add("variants", "variant %d: price %s", i+1, errs.MessageOf(err))
-			}
-			vi.Price = &a
-		}
-		if v.CompareAtPrice.Set {
-			var p *money.Amount
-			if !v.CompareAtPrice.Null && v.CompareAtPrice.Value != "" {
-				a, err := cur.Parse(string(v.CompareAtPrice.Value))
-				if err != nil {
-					f.Add("variants", "variant %d: compare_at_price %s", i+1, errs.MessageOf(err))
-				}
-				p = &a
-			}
-			vi.CompareAtPrice = &p
-		}
-		if v.InventoryManagement.Set {
-			var m *string
-			if !v.InventoryManagement.Null {
-				m = &v.InventoryManagement.Value
-			}
-			vi.InventoryManagement = &m
-		}
-		vs[i] = vi
+		vs[i] = v.toVariantInput(cur, func(format string, args ...any) {
+			f.Add("variants", "variant %d: "+format, append([]any{i + 1}, args...)...)
+		})
 	}
 	in.Variants = &vs
 	return in, f.Err()
+}
+
+// toVariantInput converts one variant of a request, parsing prices in cur
+// and reporting problems through bad.
+func (v variantRequest) toVariantInput(cur money.Currency, bad func(format string, args ...any)) VariantInput {
+	vi := VariantInput{ID: v.ID, SKU: v.SKU, Barcode: v.Barcode, Options: [MaxOptions]*string{v.Option1, v.Option2, v.Option3},
+		Weight: v.Weight, WeightUnit: v.WeightUnit, RequiresShipping: v.RequiresShipping, Taxable: v.Taxable, InventoryPolicy: v.InventoryPolicy}
+	if v.Price != nil {
+		a, err := cur.Parse(string(*v.Price))
+		if err != nil {
+			bad("price %s", errs.MessageOf(err))
+		}
+		vi.Price = &a
+	}
+	if v.CompareAtPrice.Set {
+		var p *money.Amount
+		if !v.CompareAtPrice.Null && v.CompareAtPrice.Value != "" {
+			a, err := cur.Parse(string(v.CompareAtPrice.Value))
+			if err != nil {
+				bad("compare_at_price %s", errs.MessageOf(err))
+			}
+			p = &a
+		}
+		vi.CompareAtPrice = &p
+	}
+	if v.InventoryManagement.Set {
+		var m *string
+		if !v.InventoryManagement.Null {
+			m = &v.InventoryManagement.Value
+		}
+		vi.InventoryManagement = &m
+	}
+	return vi
 }
 
 // decodeEnvelope reads {"<key>": {...}} into v. Fields we do not have are
@@ -583,4 +609,140 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// --- variants ----------------------------------------------------------------
+
+// fileID parses "<id>.json" (or a bare "<id>" for a path's inner segment).
+func fileID(s string, notFound error) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimSuffix(s, ".json"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, notFound
+	}
+	return id, nil
+}
+
+func (s *Service) writeVariant(c *gin.Context, status int, v Variant) error {
+	cur, err := s.Currency(c.Request.Context(), apps.PrincipalOf(c).Store)
+	if err != nil {
+		return err
+	}
+	c.JSON(status, gin.H{"variant": toVariantJSON(v, cur)})
+	return nil
+}
+
+func (s *Service) listVariants(c *gin.Context) error {
+	pid, err := fileID(c.Param("file"), ErrProductNotFound)
+	if err != nil {
+		return err
+	}
+	q, _, err := parseListQuery(c.Request.URL.Query(), false)
+	if err != nil {
+		return err
+	}
+	t := apps.PrincipalOf(c).Store
+	p, err := s.Product(c.Request.Context(), t, pid)
+	if err != nil {
+		return err
+	}
+	cur, err := s.Currency(c.Request.Context(), t)
+	if err != nil {
+		return err
+	}
+	out := []variantJSON{}
+	for _, v := range p.Variants {
+		if v.ID > q.After && len(out) < q.Limit {
+			out = append(out, toVariantJSON(v, cur))
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"variants": out})
+	return nil
+}
+
+func (s *Service) countVariants(c *gin.Context) error {
+	pid, err := fileID(c.Param("file"), ErrProductNotFound)
+	if err != nil {
+		return err
+	}
+	p, err := s.Product(c.Request.Context(), apps.PrincipalOf(c).Store, pid)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"count": len(p.Variants)})
+	return nil
+}
+
+// decodeVariant reads {"variant": {...}} in the store's currency.
+func (s *Service) decodeVariant(c *gin.Context) (VariantInput, error) {
+	var req variantRequest
+	if err := decodeEnvelope(c, "variant", &req); err != nil {
+		return VariantInput{}, err
+	}
+	cur, err := s.Currency(c.Request.Context(), apps.PrincipalOf(c).Store)
+	if err != nil {
+		return VariantInput{}, err
+	}
+	f := errs.Fields{}
+	vi := req.toVariantInput(cur, func(format string, args ...any) { f.Add("variant", format, args...) })
+	return vi, f.Err()
+}
+
+func (s *Service) createVariant(c *gin.Context) error {
+	pid, err := fileID(c.Param("file"), ErrProductNotFound)
+	if err != nil {
+		return err
+	}
+	vi, err := s.decodeVariant(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.CreateVariant(c.Request.Context(), apps.PrincipalOf(c).Store, pid, vi)
+	if err != nil {
+		return err
+	}
+	return s.writeVariant(c, http.StatusCreated, v)
+}
+
+func (s *Service) getVariant(c *gin.Context) error {
+	id, err := fileID(c.Param("vfile"), ErrVariantNotFound)
+	if err != nil || !strings.HasSuffix(c.Param("vfile"), ".json") {
+		return ErrVariantNotFound
+	}
+	v, err := s.Variant(c.Request.Context(), apps.PrincipalOf(c).Store, id)
+	if err != nil {
+		return err
+	}
+	return s.writeVariant(c, http.StatusOK, v)
+}
+
+func (s *Service) updateVariant(c *gin.Context) error {
+	id, err := fileID(c.Param("vfile"), ErrVariantNotFound)
+	if err != nil {
+		return err
+	}
+	vi, err := s.decodeVariant(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.UpdateVariant(c.Request.Context(), apps.PrincipalOf(c).Store, id, vi)
+	if err != nil {
+		return err
+	}
+	return s.writeVariant(c, http.StatusOK, v)
+}
+
+func (s *Service) deleteVariant(c *gin.Context) error {
+	pid, err := fileID(c.Param("file"), ErrProductNotFound)
+	if err != nil {
+		return err
+	}
+	id, err := fileID(c.Param("vfile"), ErrVariantNotFound)
+	if err != nil {
+		return err
+	}
+	if err := s.DeleteVariant(c.Request.Context(), apps.PrincipalOf(c).Store, pid, id); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{})
+	return nil
 }

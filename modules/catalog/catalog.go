@@ -18,8 +18,11 @@ import (
 	"github.com/storefleet/storefleet/tenant"
 )
 
-// ErrProductNotFound is returned for a product that is not in the store.
-var ErrProductNotFound = errs.E(errs.NotFound, "product not found")
+// Errors callers test for.
+var (
+	ErrProductNotFound = errs.E(errs.NotFound, "product not found")
+	ErrVariantNotFound = errs.E(errs.NotFound, "variant not found")
+)
 
 // Service reads and changes a store's catalog.
 type Service struct {
@@ -396,4 +399,121 @@ func (q Query) where() (string, []any) {
 
 func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Variant returns store t's variant id.
+//
+// Errors: NotFound (ErrVariantNotFound).
+func (s *Service) Variant(ctx context.Context, t *tenant.Tenant, id int64) (Variant, error) {
+	pid, err := s.productOf(ctx, t, id)
+	if err != nil {
+		return Variant{}, err
+	}
+	p, err := s.Product(ctx, t, pid)
+	if err != nil {
+		return Variant{}, err
+	}
+	for _, v := range p.Variants {
+		if v.ID == id {
+			return v, nil
+		}
+	}
+	return Variant{}, ErrVariantNotFound
+}
+
+// productOf returns the product that variant id belongs to.
+func (s *Service) productOf(ctx context.Context, t *tenant.Tenant, variantID int64) (int64, error) {
+	var ids []int64
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT product_id FROM variants WHERE id = ?`, variantID).Scan(&ids).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("find variant %d: %w", variantID, err)
+	}
+	if len(ids) == 0 {
+		return 0, ErrVariantNotFound
+	}
+	return ids[0], nil
+}
+
+// keepVariants is an input that keeps every variant of p as it is.
+func keepVariants(p Product) []VariantInput {
+	out := make([]VariantInput, len(p.Variants))
+	for i, v := range p.Variants {
+		out[i] = VariantInput{ID: v.ID}
+	}
+	return out
+}
+
+// CreateVariant adds a variant to store t's product productID, last in
+// order. The product's rules hold: a value for each option, no duplicate.
+//
+// Errors: NotFound, Invalid.
+func (s *Service) CreateVariant(ctx context.Context, t *tenant.Tenant, productID int64, in VariantInput) (Variant, error) {
+	if in.ID != 0 {
+		return Variant{}, &errs.Error{Kind: errs.Invalid, Message: "a new variant cannot have an id",
+			Fields: map[string][]string{"variant": {"a new variant cannot have an id"}}}
+	}
+	p, err := s.Product(ctx, t, productID)
+	if err != nil {
+		return Variant{}, err
+	}
+	vs := append(keepVariants(p), in)
+	after, err := s.UpdateProduct(ctx, t, productID, ProductInput{Variants: &vs})
+	if err != nil {
+		return Variant{}, err
+	}
+	return after.Variants[len(after.Variants)-1], nil
+}
+
+// UpdateVariant changes store t's variant id as in says.
+//
+// Errors: NotFound, Invalid.
+func (s *Service) UpdateVariant(ctx context.Context, t *tenant.Tenant, id int64, in VariantInput) (Variant, error) {
+	pid, err := s.productOf(ctx, t, id)
+	if err != nil {
+		return Variant{}, err
+	}
+	p, err := s.Product(ctx, t, pid)
+	if err != nil {
+		return Variant{}, err
+	}
+	vs := keepVariants(p)
+	for i := range vs {
+		if vs[i].ID == id {
+			in.ID = id
+			vs[i] = in
+		}
+	}
+	after, err := s.UpdateProduct(ctx, t, pid, ProductInput{Variants: &vs})
+	if err != nil {
+		return Variant{}, err
+	}
+	for _, v := range after.Variants {
+		if v.ID == id {
+			return v, nil
+		}
+	}
+	return Variant{}, ErrVariantNotFound
+}
+
+// DeleteVariant removes variant id from store t's product productID; a
+// product keeps at least one variant.
+//
+// Errors: NotFound, Invalid (the last variant).
+func (s *Service) DeleteVariant(ctx context.Context, t *tenant.Tenant, productID, id int64) error {
+	p, err := s.Product(ctx, t, productID)
+	if err != nil {
+		return err
+	}
+	vs := slices.DeleteFunc(keepVariants(p), func(v VariantInput) bool { return v.ID == id })
+	if len(vs) == len(p.Variants) {
+		return ErrVariantNotFound
+	}
+	if len(vs) == 0 {
+		return &errs.Error{Kind: errs.Invalid, Message: "a product needs at least one variant",
+			Fields: map[string][]string{"base": {"Cannot delete the last variant of a product"}}}
+	}
+	_, err = s.UpdateProduct(ctx, t, productID, ProductInput{Variants: &vs})
+	return err
 }
