@@ -6,7 +6,11 @@
 package apps
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"mime"
@@ -171,21 +175,59 @@ func (g *Gate) limit(c *gin.Context) {
 // Require lets a request through only if its caller may do act on obj
 // (rbac.Read or rbac.Write on "products", "orders", …).
 func (g *Gate) Require(obj, act string) gin.HandlerFunc {
-	scope := act + "_" + obj
 	return func(c *gin.Context) {
-		p := PrincipalOf(c)
-		access, err := g.db.Access()
-		if err != nil {
+		if err := g.Check(c, obj, act); err != nil {
 			Abort(c, g.log, err)
-			return
-		}
-		ok, err := access.Allowed(p.Token.Subject(), rbac.Store(int64(p.Store.ID)), obj, act)
-		if err != nil {
-			Abort(c, g.log, err)
-			return
-		}
-		if !ok {
-			Abort(c, g.log, errs.E(errs.Forbidden, "[API] This action requires merchant approval for %s scope.", scope))
 		}
 	}
+}
+
+// Check says whether the caller may do act on obj: nil, or a Forbidden error
+// naming the scope it lacks.
+func (g *Gate) Check(c *gin.Context, obj, act string) error {
+	p := PrincipalOf(c)
+	access, err := g.db.Access()
+	if err != nil {
+		return err
+	}
+	ok, err := access.Allowed(p.Token.Subject(), rbac.Store(int64(p.Store.ID)), obj, act)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.E(errs.Forbidden, "[API] This action requires merchant approval for %s_%s scope.", act, obj)
+	}
+	return nil
+}
+
+// DecodeEnvelope reads {"<key>": {...}} into v. Fields we do not have are
+// ignored, as Shopify ignores them, so that existing clients keep working.
+//
+// Errors: Malformed (not JSON, or not the envelope), Invalid (a field of the
+// wrong type, named).
+func DecodeEnvelope(c *gin.Context, key string, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 2<<20))
+	if err != nil {
+		return errs.E(errs.Malformed, "request body is larger than 2 MiB")
+	}
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(body, &env); err != nil {
+		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	inner, ok := env[key]
+	if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {
+		return errs.E(errs.Malformed, "request body must be {\"%s\": {...}}", key)
+	}
+	if err := json.Unmarshal(inner, v); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			field := te.Field
+			if field == "" {
+				return errs.E(errs.Malformed, "%s must be a JSON object", key)
+			}
+			return &errs.Error{Kind: errs.Invalid, Message: field + " has the wrong type",
+				Fields: map[string][]string{field: {"has the wrong type (got " + te.Value + ")"}}}
+		}
+		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
 }

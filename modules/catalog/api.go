@@ -1,12 +1,9 @@
 package catalog
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -298,38 +295,6 @@ func (v variantRequest) toVariantInput(cur money.Currency, bad func(format strin
 	return vi
 }
 
-// decodeEnvelope reads {"<key>": {...}} into v. Fields we do not have are
-// ignored, as Shopify ignores them, so that existing clients keep working.
-//
-// Errors: Malformed (not JSON, or not the envelope), Invalid (a field of the
-// wrong type, named).
-func decodeEnvelope(c *gin.Context, key string, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 2<<20))
-	if err != nil {
-		return errs.E(errs.Malformed, "request body is larger than 2 MiB")
-	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil {
-		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	inner, ok := env[key]
-	if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {
-		return errs.E(errs.Malformed, "request body must be {\"%s\": {...}}", key)
-	}
-	if err := json.Unmarshal(inner, v); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			field := te.Field
-			if field == "" {
-				return errs.E(errs.Malformed, "%s must be a JSON object", key)
-			}
-			return &errs.Error{Kind: errs.Invalid, Message: field + " has the wrong type",
-				Fields: map[string][]string{field: {"has the wrong type (got " + te.Value + ")"}}}
-		}
-		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
-}
-
 // --- handlers ----------------------------------------------------------------
 
 func productID(c *gin.Context) (int64, error) {
@@ -357,7 +322,7 @@ func (s *Service) getProduct(c *gin.Context) error {
 func (s *Service) createProduct(c *gin.Context) error {
 	t := apps.PrincipalOf(c).Store
 	var req productRequest
-	if err := decodeEnvelope(c, "product", &req); err != nil {
+	if err := apps.DecodeEnvelope(c, "product", &req); err != nil {
 		return err
 	}
 	cur, err := s.Currency(c.Request.Context(), t)
@@ -382,7 +347,7 @@ func (s *Service) updateProduct(c *gin.Context) error {
 	}
 	t := apps.PrincipalOf(c).Store
 	var req productRequest
-	if err := decodeEnvelope(c, "product", &req); err != nil {
+	if err := apps.DecodeEnvelope(c, "product", &req); err != nil {
 		return err
 	}
 	cur, err := s.Currency(c.Request.Context(), t)
@@ -675,7 +640,7 @@ func (s *Service) countVariants(c *gin.Context) error {
 // decodeVariant reads {"variant": {...}} in the store's currency.
 func (s *Service) decodeVariant(c *gin.Context) (VariantInput, error) {
 	var req variantRequest
-	if err := decodeEnvelope(c, "variant", &req); err != nil {
+	if err := apps.DecodeEnvelope(c, "variant", &req); err != nil {
 		return VariantInput{}, err
 	}
 	cur, err := s.Currency(c.Request.Context(), apps.PrincipalOf(c).Store)

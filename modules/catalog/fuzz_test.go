@@ -9,6 +9,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
+	"github.com/storefleet/storefleet/modules/apps"
 )
 
 // FuzzProductBody feeds arbitrary bodies through everything a product write
@@ -46,7 +47,7 @@ func FuzzProductBody(f *testing.F) {
 			return false
 		}
 		var req productRequest
-		if !check("decode", decodeEnvelope(c, "product", &req)) {
+		if !check("decode", apps.DecodeEnvelope(c, "product", &req)) {
 			return
 		}
 		in, err := req.toProductInput(usd)

@@ -1,0 +1,99 @@
+package webhooks_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/storefleet/storefleet/modules/apps"
+	"github.com/storefleet/storefleet/modules/apps/appstest"
+	"github.com/storefleet/storefleet/modules/webhooks"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+func newHarness(t *testing.T) *appstest.Harness {
+	return appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{webhooks.NewService(db)} })
+}
+
+func TestWebhookSubscriptions(t *testing.T) {
+	h := newHarness(t)
+	st := h.Store("hooks-a")
+	app, other := h.Token(st, "read_products"), h.Token(st, "read_orders")
+
+	r := h.Do(st, app, "POST", "/webhooks.json", `{"webhook":{"topic":"products/update","address":"https://erp.example/hooks","format":"json","fields":["id","title"]}}`)
+	if r.Status != 201 {
+		t.Fatalf("POST webhooks.json = %d %s, want 201", r.Status, r.Body)
+	}
+	w := r.JSON(t)["webhook"].(map[string]any)
+	if w["topic"] != "products/update" || w["address"] != "https://erp.example/hooks" || w["api_version"] != "2025-01" || fmt.Sprint(w["fields"]) != "[id title]" {
+		t.Errorf("created webhook = %v", w)
+	}
+	path := fmt.Sprintf("/webhooks/%d.json", int64(w["id"].(float64)))
+
+	for _, tc := range []struct {
+		tok, body string
+		status    int
+		says      string
+	}{
+		{app, `{"webhook":{"topic":"orders/create","address":"https://erp.example/hooks"}}`, 403, "read_orders scope"},
+		{app, `{"webhook":{"topic":"products/update","address":"https://erp.example/hooks"}}`, 422, "already been taken"},
+		{app, `{"webhook":{"topic":"products/explode","address":"https://erp.example/hooks"}}`, 422, "not a known topic"},
+		{app, `{"webhook":{"topic":"products/create","address":"http://erp.example/hooks"}}`, 422, "must use https"},
+		{app, `{"webhook":{"topic":"products/create","address":"erp.example"}}`, 422, "absolute URL"},
+		{app, `{"webhook":{"topic":"products/create","address":"https://u:p@erp.example/"}}`, 422, "absolute URL"},
+		{app, `{"webhook":{"topic":"products/create"}}`, 422, `"address":["can't be blank"]`},
+		{app, `{"webhook":{"topic":"products/create","address":"https://erp.example/x","format":"xml"}}`, 422, "must be json"},
+		{app, `{"topic":"products/create"}`, 400, "webhook"},
+		{app, `{"webhook":{"topic":"products/create","address":"http://127.0.0.1:9000/hooks"}}`, 201, ""},
+		{app, `{"webhook":{"topic":"app/uninstalled","address":"https://erp.example/gone"}}`, 201, ""},
+		{other, `{"webhook":{"topic":"products/update","address":"https://erp.example/hooks"}}`, 403, "read_products scope"},
+		{other, `{"webhook":{"topic":"orders/paid","address":"https://erp.example/hooks"}}`, 201, ""},
+	} {
+		if r := h.Do(st, tc.tok, "POST", "/webhooks.json", tc.body); r.Status != tc.status || !strings.Contains(r.Body, tc.says) {
+			t.Errorf("POST %s = %d %s, want %d saying %q", tc.body, r.Status, r.Body, tc.status, tc.says)
+		}
+	}
+
+	// Each app sees only its own subscriptions.
+	if r := h.Do(st, app, "GET", "/webhooks/count.json", ""); r.Body != `{"count":3}` {
+		t.Errorf("app's count = %s, want 3", r.Body)
+	}
+	if r := h.Do(st, other, "GET", "/webhooks.json", ""); strings.Contains(r.Body, "products/update") || !strings.Contains(r.Body, "orders/paid") {
+		t.Errorf("other app's list = %s, want only its own orders/paid", r.Body)
+	}
+	if r := h.Do(st, other, "GET", path, ""); r.Status != 404 {
+		t.Errorf("other app reading app's subscription = %d, want 404", r.Status)
+	}
+	if r := h.Do(st, other, "DELETE", path, ""); r.Status != 404 {
+		t.Errorf("other app deleting app's subscription = %d, want 404", r.Status)
+	}
+	if r := h.Do(st, app, "GET", "/webhooks.json?topic=products/create", ""); strings.Count(r.Body, `"id"`) != 1 {
+		t.Errorf("topic filter = %s, want one", r.Body)
+	}
+
+	if r := h.Do(st, app, "PUT", path, `{"webhook":{"address":"https://erp.example/v2"}}`); r.Status != 200 || !strings.Contains(r.Body, "/v2") {
+		t.Errorf("PUT address = %d %s", r.Status, r.Body)
+	}
+	if r := h.Do(st, app, "PUT", path, `{"webhook":{"topic":"orders/paid"}}`); r.Status != 403 {
+		t.Errorf("PUT to a topic the app may not read = %d %s, want 403", r.Status, r.Body)
+	}
+	if r := h.Do(st, app, "DELETE", path, ""); r.Status != 200 || r.Body != "{}" {
+		t.Errorf("DELETE = %d %s", r.Status, r.Body)
+	}
+	if r := h.Do(st, app, "GET", path, ""); r.Status != 404 {
+		t.Errorf("GET deleted = %d, want 404", r.Status)
+	}
+
+	// Another store: its token is unknown here, and its own list is empty.
+	b := h.Store("hooks-b")
+	btok := h.Token(b, "read_products")
+	if r := h.Do(st, btok, "GET", "/webhooks.json", ""); r.Status != 401 {
+		t.Errorf("b's token on a's host = %d, want 401", r.Status)
+	}
+	if r := h.Do(b, btok, "GET", "/webhooks.json", ""); r.Body != `{"webhooks":[]}` {
+		t.Errorf("b's list = %s, want empty", r.Body)
+	}
+	if r := h.Do(b, btok, "GET", fmt.Sprintf("/webhooks/%d.json", 1), ""); r.Status != 404 {
+		t.Errorf("b reading subscription 1 = %d, want 404", r.Status)
+	}
+}
