@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storefleet/storefleet/internal/testenv"
@@ -28,6 +29,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	gin.SetMode(gin.ReleaseMode) // as run does
 	os.Exit(m.Run())
 }
 

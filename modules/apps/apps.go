@@ -59,8 +59,10 @@ type Resource interface {
 }
 
 // Mount serves resources on the store engine at every version's prefix and
-// at the unversioned alias, behind the gate.
+// at the unversioned alias, behind the gate, and the OpenAPI document at
+// /admin/api/openapi.json.
 func (g *Gate) Mount(engine gin.IRouter, resources ...Resource) {
+	engine.GET("/admin/api/openapi.json", g.serveOpenAPI) // public, like API docs
 	prefixes := []string{"/admin"}
 	for _, v := range Versions {
 		prefixes = append(prefixes, "/admin/api/"+v)

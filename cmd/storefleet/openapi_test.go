@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/gin-gonic/gin"
+
+	"github.com/storefleet/storefleet/internal/testenv"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+const apiPrefix = "/admin/api/2025-01"
+
+// TestOpenAPIDescribesTheAPI holds the served OpenAPI document to the
+// server: it is valid, every routed Admin API endpoint is in it, and real
+// responses (successes and errors) validate against it.
+func TestOpenAPIDescribesTheAPI(t *testing.T) {
+	url := testenv.Database(t)
+	s := startServer(t, url)
+	ctx := context.Background()
+	if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: "spec-shop", Name: "Spec Shop"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tok := mintToken(t, url, "spec-shop", "write_products,read_orders")
+	readOnly := mintToken(t, url, "spec-shop", "read_products")
+
+	// The served document is valid OpenAPI 3.
+	r := s.do(t, "GET", "spec-shop.localhost", "/admin/api/openapi.json", "")
+	if r.status != 200 {
+		t.Fatalf("GET /admin/api/openapi.json = %d", r.status)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(r.body))
+	if err != nil {
+		t.Fatalf("served document does not load: %v", err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		t.Fatalf("served document is not valid OpenAPI: %v", err)
+	}
+
+	// Every routed endpoint is described.
+	engine := s.http.Config.Handler.(*server).store.(*gin.Engine)
+	for _, rt := range engine.Routes() {
+		if !strings.HasPrefix(rt.Path, apiPrefix+"/") {
+			continue
+		}
+		if !described(doc, rt.Method, strings.TrimPrefix(rt.Path, apiPrefix)) {
+			t.Errorf("%s %s is routed but not described in openapi.yaml", rt.Method, rt.Path)
+		}
+	}
+
+	// Real responses validate.
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(token, method, path, body string, wantStatus int) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(method, s.http.URL+apiPrefix+path, strings.NewReader(body))
+		req.Host = "spec-shop.localhost"
+		req.Header.Set("X-Shopify-Access-Token", token)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		respBody, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != wantStatus {
+			t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, respBody, wantStatus)
+		}
+		validate(t, router, method, path, body, resp, respBody)
+		var m map[string]any
+		json.Unmarshal(respBody, &m)
+		return m
+	}
+	idOf := func(m map[string]any, key string) int64 { return int64(m[key].(map[string]any)["id"].(float64)) }
+
+	call(tok, "GET", "/shop.json", "", 200)
+	p := idOf(call(tok, "POST", "/products.json", `{"product":{"title":"Spec Tea","options":[{"name":"Size"}],"variants":[{"option1":"S","price":"3.50","compare_at_price":"4"},{"option1":"M","price":6}]}}`, 201), "product")
+	call(tok, "POST", "/products.json", `{"product":{"title":"Second"}}`, 201)
+	call(tok, "GET", "/products.json?limit=1", "", 200)
+	call(tok, "GET", "/products.json?fields=id,title,variants,options,handle,status", "", 200)
+	call(tok, "GET", "/products/count.json?status=active", "", 200)
+	call(tok, "GET", fmt.Sprintf("/products/%d.json", p), "", 200)
+	call(tok, "PUT", fmt.Sprintf("/products/%d.json", p), `{"product":{"title":"Spec Tea 2","tags":"a, b"}}`, 200)
+	call(tok, "GET", fmt.Sprintf("/products/%d/variants.json", p), "", 200)
+	call(tok, "GET", fmt.Sprintf("/products/%d/variants/count.json", p), "", 200)
+	v := idOf(call(tok, "POST", fmt.Sprintf("/products/%d/variants.json", p), `{"variant":{"option1":"L","price":"9"}}`, 201), "variant")
+	call(tok, "GET", fmt.Sprintf("/variants/%d.json", v), "", 200)
+	call(tok, "PUT", fmt.Sprintf("/variants/%d.json", v), `{"variant":{"price":"9.50"}}`, 200)
+	call(tok, "DELETE", fmt.Sprintf("/products/%d/variants/%d.json", p, v), "", 200)
+	w := idOf(call(tok, "POST", "/webhooks.json", `{"webhook":{"topic":"orders/create","address":"https://spec.example/hook"}}`, 201), "webhook")
+	call(tok, "GET", "/webhooks.json", "", 200)
+	call(tok, "GET", "/webhooks/count.json", "", 200)
+	call(tok, "GET", fmt.Sprintf("/webhooks/%d.json", w), "", 200)
+	call(tok, "PUT", fmt.Sprintf("/webhooks/%d.json", w), `{"webhook":{"address":"https://spec.example/v2"}}`, 200)
+	call(tok, "DELETE", fmt.Sprintf("/webhooks/%d.json", w), "", 200)
+	// Errors are described too.
+	call(tok, "GET", "/products/999999.json", "", 404)
+	call(tok, "POST", "/products.json", `{"product":{"title":""}}`, 422)
+	call(tok, "POST", "/products.json", `{"product":`, 400)
+	call(tok, "GET", "/products.json?limit=999", "", 400)
+	call(readOnly, "POST", "/products.json", `{"product":{"title":"x"}}`, 403)
+	call("sfat_wrong", "GET", "/shop.json", "", 401)
+	call(tok, "DELETE", fmt.Sprintf("/products/%d.json", p), "", 200)
+}
+
+// described reports whether doc has an operation for method whose path has
+// the route's shape: the same segments, where a route parameter (:file)
+// stands for whatever the document puts there ({product_id}.json, count.json).
+func described(doc *openapi3.T, method, path string) bool {
+	rs := strings.Split(path, "/")
+	for p, item := range doc.Paths.Map() {
+		if item.GetOperation(method) == nil {
+			continue
+		}
+		ds := strings.Split(p, "/")
+		if len(ds) != len(rs) {
+			continue
+		}
+		match := true
+		for i := range rs {
+			if rs[i] != ds[i] && !strings.HasPrefix(rs[i], ":") {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+func validate(t *testing.T, router routers.Router, method, path, body string, resp *http.Response, respBody []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, apiPrefix+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		t.Errorf("%s %s: no operation in openapi.yaml: %v", method, path, err)
+		return
+	}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	if resp.StatusCode < 300 {
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			t.Errorf("%s %s: request does not match openapi.yaml: %v", method, path, err)
+		}
+	}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true}}
+	out.SetBodyBytes(bytes.Clone(respBody))
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Errorf("%s %s: %d response does not match openapi.yaml: %v", method, path, resp.StatusCode, err)
+	}
+}
