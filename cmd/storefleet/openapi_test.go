@@ -32,7 +32,7 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: "spec-shop", Name: "Spec Shop"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	tok := mintToken(t, url, "spec-shop", "write_products,read_orders")
+	tok := mintToken(t, url, "spec-shop", "write_products,read_orders,write_customers")
 	readOnly := mintToken(t, url, "spec-shop", "read_products")
 
 	// The served document is valid OpenAPI 3.
@@ -108,6 +108,20 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	call(tok, "GET", fmt.Sprintf("/webhooks/%d.json", w), "", 200)
 	call(tok, "PUT", fmt.Sprintf("/webhooks/%d.json", w), `{"webhook":{"address":"https://spec.example/v2"}}`, 200)
 	call(tok, "DELETE", fmt.Sprintf("/webhooks/%d.json", w), "", 200)
+	cu := idOf(call(tok, "POST", "/customers.json", `{"customer":{"email":"ann@spec.example","first_name":"Ann","tags":"vip","addresses":[{"address1":"1 Tea St","city":"Leeds","country_code":"GB","zip":"LS1 1AA"}]}}`, 201), "customer")
+	call(tok, "GET", "/customers.json?limit=1", "", 200)
+	call(tok, "GET", "/customers/count.json", "", 200)
+	call(tok, "GET", "/customers/search.json?query=email:ann@spec.example", "", 200)
+	call(tok, "GET", fmt.Sprintf("/customers/%d.json", cu), "", 200)
+	call(tok, "PUT", fmt.Sprintf("/customers/%d.json", cu), `{"customer":{"last_name":"Lee","note":null}}`, 200)
+	ad := idOf(call(tok, "POST", fmt.Sprintf("/customers/%d/addresses.json", cu), `{"address":{"address1":"2 Leaf Rd","city":"York","country_code":"GB"}}`, 201), "customer_address")
+	call(tok, "GET", fmt.Sprintf("/customers/%d/addresses.json", cu), "", 200)
+	call(tok, "GET", fmt.Sprintf("/customers/%d/addresses/%d.json", cu, ad), "", 200)
+	call(tok, "PUT", fmt.Sprintf("/customers/%d/addresses/%d.json", cu, ad), `{"address":{"zip":"YO1 7HH"}}`, 200)
+	call(tok, "PUT", fmt.Sprintf("/customers/%d/addresses/%d/default.json", cu, ad), "", 200)
+	call(tok, "DELETE", fmt.Sprintf("/customers/%d/addresses/%d.json", cu, ad), "", 422) // the default
+	call(tok, "POST", "/customers.json", `{"customer":{"email":"ANN@spec.example"}}`, 422)
+	call(tok, "DELETE", fmt.Sprintf("/customers/%d.json", cu), "", 200)
 	// Errors are described too.
 	call(tok, "GET", "/products/999999.json", "", 404)
 	call(tok, "POST", "/products.json", `{"product":{"title":""}}`, 422)

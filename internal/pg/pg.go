@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -114,4 +115,10 @@ func Constraint(err error) string {
 func IsCachedPlanChanged(err error) bool {
 	e, ok := errors.AsType[*pgconn.PgError](err)
 	return ok && e.Code == FeatureNotSupported && e.Message == "cached plan must not change result type"
+}
+
+// LikeEscape escapes s for use inside a LIKE or ILIKE pattern, so that its
+// % and _ match themselves.
+func LikeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

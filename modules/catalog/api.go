@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,12 +17,6 @@ import (
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/rbac"
 	"github.com/storefleet/storefleet/modules/apps"
-)
-
-// Page sizes, as Shopify has them.
-const (
-	defaultLimit = 50
-	maxLimit     = 250
 )
 
 // AdminRoutes mounts the product resources.
@@ -184,23 +177,6 @@ func (d *decimalText) UnmarshalJSON(b []byte) error {
 
 var typeOfString = reflect.TypeOf("")
 
-// tagList is tags as Shopify takes them: "a, b" or ["a", "b"].
-type tagList []string
-
-func (t *tagList) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*t = SplitTags(s)
-		return nil
-	}
-	var list []string
-	if err := json.Unmarshal(b, &list); err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: typeOfString}
-	}
-	*t = SplitTags(strings.Join(list, ","))
-	return nil
-}
-
 type variantRequest struct {
 	ID                  int64                 `json:"id"`
 	Price               *decimalText          `json:"price"`
@@ -219,14 +195,14 @@ type variantRequest struct {
 }
 
 type productRequest struct {
-	Title       *string  `json:"title"`
-	BodyHTML    *string  `json:"body_html"`
-	Vendor      *string  `json:"vendor"`
-	ProductType *string  `json:"product_type"`
-	Handle      *string  `json:"handle"`
-	Status      *string  `json:"status"`
-	Tags        *tagList `json:"tags"`
-	Published   *bool    `json:"published"`
+	Title       *string       `json:"title"`
+	BodyHTML    *string       `json:"body_html"`
+	Vendor      *string       `json:"vendor"`
+	ProductType *string       `json:"product_type"`
+	Handle      *string       `json:"handle"`
+	Status      *string       `json:"status"`
+	Tags        *apps.TagList `json:"tags"`
+	Published   *bool         `json:"published"`
 	Options     *[]struct {
 		Name string `json:"name"`
 	} `json:"options"`
@@ -299,11 +275,10 @@ func (v variantRequest) toVariantInput(cur money.Currency, bad func(format strin
 
 func productID(c *gin.Context) (int64, error) {
 	file := c.Param("file")
-	id, err := strconv.ParseInt(strings.TrimSuffix(file, ".json"), 10, 64)
-	if err != nil || id <= 0 || !strings.HasSuffix(file, ".json") {
+	if !strings.HasSuffix(file, ".json") {
 		return 0, ErrProductNotFound
 	}
-	return id, nil
+	return apps.FileID(file, ErrProductNotFound)
 }
 
 func (s *Service) getProduct(c *gin.Context) error {
@@ -400,21 +375,8 @@ func (s *Service) listProducts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	// Link: next when there are more in id order (or we came back from
-	// them), previous when this page is not the first.
-	var links []string
 	if len(ps) > 0 {
-		first, last := ps[0].ID, ps[len(ps)-1].ID
-		backward := q.Before != 0
-		if (!backward && more) || backward {
-			links = append(links, pageLink(c, q, cursor{Query: q, After: last}, "next"))
-		}
-		if (backward && more) || (!backward && paged) {
-			links = append(links, pageLink(c, q, cursor{Query: q, Before: first}, "previous"))
-		}
-	}
-	if len(links) > 0 {
-		c.Header("Link", strings.Join(links, ", "))
+		apps.SetLinks(c, q.filters(), q.Limit, ps[0].ID, ps[len(ps)-1].ID, q.Before != 0, more, paged)
 	}
 	return s.writeProducts(c, http.StatusOK, "products", ps)
 }
@@ -426,23 +388,10 @@ func (s *Service) writeProducts(c *gin.Context, status int, key string, ps []Pro
 	if err != nil {
 		return err
 	}
-	fields := splitList(c.Query("fields"))
+	fields := apps.SplitList(c.Query("fields"))
 	items := make([]any, len(ps))
 	for i, p := range ps {
-		pj := toProductJSON(p, cur)
-		if len(fields) == 0 {
-			items[i] = pj
-			continue
-		}
-		var m map[string]json.RawMessage
-		b, _ := json.Marshal(pj)
-		json.Unmarshal(b, &m)
-		for k := range m {
-			if !slices.Contains(fields, k) {
-				delete(m, k)
-			}
-		}
-		items[i] = m
+		items[i] = apps.KeepFields(toProductJSON(p, cur), fields)
 	}
 	if key == "product" {
 		c.JSON(status, gin.H{key: items[0]})
@@ -454,60 +403,23 @@ func (s *Service) writeProducts(c *gin.Context, status int, key string, ps []Pro
 
 // --- list parameters and cursors ------------------------------------------------
 
-// cursor is what page_info carries: the first request's filters and where
-// the page starts. It is opaque to clients; tampering with it can only
-// select other products of the same store.
-type cursor struct {
-	Query  Query `json:"q"`
-	After  int64 `json:"a,omitempty"`
-	Before int64 `json:"b,omitempty"`
-}
-
-func pageLink(c *gin.Context, q Query, cur cursor, rel string) string {
-	cur.Query.After, cur.Query.Before, cur.Query.Limit = 0, 0, 0
-	b, _ := json.Marshal(cur)
-	v := url.Values{"limit": {strconv.Itoa(q.Limit)}, "page_info": {base64.RawURLEncoding.EncodeToString(b)}}
-	if f := c.Query("fields"); f != "" {
-		v.Set("fields", f)
-	}
-	scheme := "http"
-	if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return fmt.Sprintf(`<%s://%s%s?%s>; rel="%s"`, scheme, c.Request.Host, c.Request.URL.Path, v.Encode(), rel)
-}
-
 // parseListQuery reads Shopify's list parameters; paged says whether the
 // request continues from a page_info cursor.
 //
 // Errors: Malformed, naming the parameter.
 func parseListQuery(v url.Values, counting bool) (Query, bool, error) {
 	f := errs.Fields{}
-	q := Query{Limit: defaultLimit}
-	if s := v.Get("limit"); s != "" && !counting {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxLimit {
-			f.Add("limit", "must be a whole number from 1 to %d", maxLimit)
-		}
-		q.Limit = n
+	q := Query{Limit: apps.DefaultLimit}
+	if !counting {
+		q.Limit = apps.ParseLimit(f, v)
 	}
-	if pi := v.Get("page_info"); pi != "" && !counting {
-		for k := range v {
-			if k != "page_info" && k != "limit" && k != "fields" {
-				f.Add(k, "cannot be combined with page_info; the filters of the first request carry over")
-			}
-		}
-		var cur cursor
-		b, err := base64.RawURLEncoding.DecodeString(pi)
-		if err != nil || json.Unmarshal(b, &cur) != nil || (cur.After == 0) == (cur.Before == 0) {
-			f.Add("page_info", "is invalid; use the link from the previous response as it is")
-		}
-		if err := f.Err(); err != nil {
-			return Query{}, false, malformed(err)
-		}
+	if v.Get("page_info") != "" && !counting {
 		limit := q.Limit
-		q = cur.Query
-		q.Limit, q.After, q.Before = limit, cur.After, cur.Before
+		q.After, q.Before = apps.PageInfo(f, v, &q)
+		q.Limit = limit
+		if err := f.Err(); err != nil {
+			return Query{}, false, apps.Malformed(err)
+		}
 		return q, true, nil
 	}
 	if s := v.Get("since_id"); s != "" {
@@ -517,7 +429,7 @@ func parseListQuery(v url.Values, counting bool) (Query, bool, error) {
 		}
 		q.After = n
 	}
-	for _, s := range splitList(v.Get("ids")) {
+	for _, s := range apps.SplitList(v.Get("ids")) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n <= 0 {
 			f.Add("ids", "must be comma-separated product ids")
@@ -525,11 +437,11 @@ func parseListQuery(v url.Values, counting bool) (Query, bool, error) {
 		}
 		q.IDs = append(q.IDs, n)
 	}
-	if len(q.IDs) > maxLimit {
-		f.Add("ids", "may list at most %d ids", maxLimit)
+	if len(q.IDs) > apps.MaxLimit {
+		f.Add("ids", "may list at most %d ids", apps.MaxLimit)
 	}
-	q.Handles = splitList(v.Get("handle"))
-	for _, st := range splitList(v.Get("status")) {
+	q.Handles = apps.SplitList(v.Get("handle"))
+	for _, st := range apps.SplitList(v.Get("status")) {
 		if !slices.Contains([]string{StatusActive, StatusDraft, StatusArchived}, st) {
 			f.Add("status", "must be active, draft or archived (comma-separated)")
 			break
@@ -557,35 +469,12 @@ func parseListQuery(v url.Values, counting bool) (Query, bool, error) {
 		f.Add("published_status", "must be published, unpublished or any")
 	}
 	if err := f.Err(); err != nil {
-		return Query{}, false, malformed(err)
+		return Query{}, false, apps.Malformed(err)
 	}
 	return q, false, nil
 }
 
-func malformed(err error) error {
-	return &errs.Error{Kind: errs.Malformed, Message: errs.MessageOf(err), Fields: errs.FieldsOf(err)}
-}
-
-func splitList(s string) []string {
-	var out []string
-	for p := range strings.SplitSeq(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // --- variants ----------------------------------------------------------------
-
-// fileID parses "<id>.json" (or a bare "<id>" for a path's inner segment).
-func fileID(s string, notFound error) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSuffix(s, ".json"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, notFound
-	}
-	return id, nil
-}
 
 func (s *Service) writeVariant(c *gin.Context, status int, v Variant) error {
 	cur, err := s.Currency(c.Request.Context(), apps.PrincipalOf(c).Store)
@@ -597,7 +486,7 @@ func (s *Service) writeVariant(c *gin.Context, status int, v Variant) error {
 }
 
 func (s *Service) listVariants(c *gin.Context) error {
-	pid, err := fileID(c.Param("file"), ErrProductNotFound)
+	pid, err := apps.FileID(c.Param("file"), ErrProductNotFound)
 	if err != nil {
 		return err
 	}
@@ -625,7 +514,7 @@ func (s *Service) listVariants(c *gin.Context) error {
 }
 
 func (s *Service) countVariants(c *gin.Context) error {
-	pid, err := fileID(c.Param("file"), ErrProductNotFound)
+	pid, err := apps.FileID(c.Param("file"), ErrProductNotFound)
 	if err != nil {
 		return err
 	}
@@ -653,7 +542,7 @@ func (s *Service) decodeVariant(c *gin.Context) (VariantInput, error) {
 }
 
 func (s *Service) createVariant(c *gin.Context) error {
-	pid, err := fileID(c.Param("file"), ErrProductNotFound)
+	pid, err := apps.FileID(c.Param("file"), ErrProductNotFound)
 	if err != nil {
 		return err
 	}
@@ -669,7 +558,7 @@ func (s *Service) createVariant(c *gin.Context) error {
 }
 
 func (s *Service) getVariant(c *gin.Context) error {
-	id, err := fileID(c.Param("vfile"), ErrVariantNotFound)
+	id, err := apps.FileID(c.Param("vfile"), ErrVariantNotFound)
 	if err != nil || !strings.HasSuffix(c.Param("vfile"), ".json") {
 		return ErrVariantNotFound
 	}
@@ -681,7 +570,7 @@ func (s *Service) getVariant(c *gin.Context) error {
 }
 
 func (s *Service) updateVariant(c *gin.Context) error {
-	id, err := fileID(c.Param("vfile"), ErrVariantNotFound)
+	id, err := apps.FileID(c.Param("vfile"), ErrVariantNotFound)
 	if err != nil {
 		return err
 	}
@@ -697,11 +586,11 @@ func (s *Service) updateVariant(c *gin.Context) error {
 }
 
 func (s *Service) deleteVariant(c *gin.Context) error {
-	pid, err := fileID(c.Param("file"), ErrProductNotFound)
+	pid, err := apps.FileID(c.Param("file"), ErrProductNotFound)
 	if err != nil {
 		return err
 	}
-	id, err := fileID(c.Param("vfile"), ErrVariantNotFound)
+	id, err := apps.FileID(c.Param("vfile"), ErrVariantNotFound)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
+	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -377,7 +378,7 @@ func (q Query) where() (string, []any) {
 		add("p.product_type = ?", q.ProductType)
 	}
 	if q.Title != "" {
-		add("p.title ILIKE ?", "%"+likeEscape(q.Title)+"%")
+		add("p.title ILIKE ?", "%"+pg.LikeEscape(q.Title)+"%")
 	}
 	for _, c := range []struct {
 		op string
@@ -397,8 +398,10 @@ func (q Query) where() (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+// filters is q without its paging, as a page_info cursor carries it.
+func (q Query) filters() Query {
+	q.Limit, q.After, q.Before = 0, 0, 0
+	return q
 }
 
 // Variant returns store t's variant id.

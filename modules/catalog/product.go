@@ -123,22 +123,6 @@ type ProductInput struct {
 	Variants    *[]VariantInput
 }
 
-// SplitTags splits Shopify's comma-separated tag list, trimming, dropping
-// empty and repeated tags (ignoring case) and keeping the first spelling.
-func SplitTags(s string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for t := range strings.SplitSeq(s, ",") {
-		t = strings.TrimSpace(t)
-		if t == "" || seen[strings.ToLower(t)] {
-			continue
-		}
-		seen[strings.ToLower(t)] = true
-		out = append(out, t)
-	}
-	return out
-}
-
 func checkText(f errs.Fields, field string, s *string, required bool) {
 	switch {
 	case s == nil:
