@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -32,7 +35,7 @@ func devCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command
 			if err := migrateAll(ctx, d, stdout, stderr); err != nil {
 				return err
 			}
-			if err := ensureDemo(ctx, d.db); err != nil {
+			if err := ensureDemo(ctx, d.db, stdout, stderr); err != nil {
 				return fmt.Errorf("demo store: %w", err)
 			}
 			fmt.Fprintf(stdout, "\nStorefleet is running.\n  Dashboard:  %s\n  Demo store: %s\n  Demo login: %s / %s\n\n",
@@ -42,12 +45,25 @@ func devCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command
 	}
 }
 
-// ensureDemo creates the demo store and its owner unless they exist.
-func ensureDemo(ctx context.Context, db *tenant.DB) error {
-	_, err := db.TenantBySlug(ctx, demoSlug)
-	if !errs.Is(err, errs.NotFound) {
+// demoProducts is the demo store's catalog, in Shopify's product CSV.
+//
+//go:embed demo_products.csv
+var demoProducts []byte
+
+// ensureDemo creates the demo store and its owner unless they exist, and
+// gives the store the demo catalog while it has no products.
+func ensureDemo(ctx context.Context, db *tenant.DB, stdout, stderr io.Writer) error {
+	t, err := db.TenantBySlug(ctx, demoSlug)
+	if errs.Is(err, errs.NotFound) {
+		t, err = createStore(ctx, db, demoEmail, demoPassword, tenant.NewStore{Slug: demoSlug, Name: demoName, Email: demoEmail})
+	}
+	if err != nil {
 		return err
 	}
-	_, err = createStore(ctx, db, demoEmail, demoPassword, tenant.NewStore{Slug: demoSlug, Name: demoName, Email: demoEmail})
-	return err
+	svc := catalog.NewService(db)
+	n, err := svc.CountProducts(ctx, t, catalog.Query{})
+	if err != nil || n > 0 {
+		return err
+	}
+	return importProducts(ctx, svc, t, bytes.NewReader(demoProducts), false, stdout, stderr)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -147,11 +149,86 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 	token.Flags().StringVar(&tokenName, "name", "CLI token", "a name that says what the token is for")
 	token.MarkFlagRequired("scopes")
 
-	cmd.AddCommand(create, list, token,
+	var overwrite bool
+	importCmd := &cobra.Command{
+		Use:   "import-products <slug or id> <file.csv>",
+		Short: "Import products from Shopify's product CSV",
+		Long: "Import products from the CSV file Shopify exports (Products > Export). Bad rows are reported by line " +
+			"number and the rest are imported; the exit status is non-zero if any failed. Images and stock " +
+			"quantities in the file are not imported yet and are reported as skipped.",
+		Args: cobra.ExactArgs(2),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			t, err := findStore(ctx, d.db, args[0])
+			if err != nil {
+				return describe(err)
+			}
+			f, err := os.Open(args[1])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return importProducts(ctx, catalog.NewService(d.db), t, f, overwrite, stdout, stderr)
+		}),
+	}
+	importCmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace products whose handle already exists")
+
+	var output string
+	exportCmd := &cobra.Command{
+		Use:   "export-products <slug or id>",
+		Short: "Export products as Shopify's product CSV",
+		Args:  cobra.ExactArgs(1),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			t, err := findStore(ctx, d.db, args[0])
+			if err != nil {
+				return describe(err)
+			}
+			w := stdout
+			if output != "" && output != "-" {
+				f, err := os.Create(output)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			n, err := catalog.NewService(d.db).ExportCSV(ctx, t, w)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "exported %d products\n", n)
+			return nil
+		}),
+	}
+	exportCmd.Flags().StringVarP(&output, "output", "o", "-", "file to write (default: standard output)")
+
+	cmd.AddCommand(create, list, token, importCmd, exportCmd,
 		setStatus("suspend", "Suspend a store: its storefront and API refuse requests", tenant.Suspended),
 		setStatus("resume", "Resume a suspended store", tenant.Active),
 		del)
 	return cmd
+}
+
+// importProducts imports a product CSV into t, showing progress on stderr
+// and reporting bad rows by line.
+func importProducts(ctx context.Context, svc *catalog.Service, t *tenant.Tenant, r io.Reader, overwrite bool, stdout, stderr io.Writer) error {
+	show := progressReporter(stderr, "importing products")
+	rep, err := svc.ImportCSV(ctx, t, r, catalog.ImportOptions{Overwrite: overwrite, Progress: func(done, total, failed int) {
+		show(tenant.Progress{Total: total, Done: done, Failed: failed})
+	}})
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(stdout, "products: %d in the file, %d created, %d updated, %d failed\n", rep.Products, rep.Created, rep.Updated, len(rep.Failed))
+	for _, f := range rep.Failed {
+		fmt.Fprintf(stdout, "  line %d (%s): %v\n", f.Line, f.Handle, f.Err)
+	}
+	if rep.SkippedImages > 0 || len(rep.SkippedColumns) > 0 {
+		fmt.Fprintf(stdout, "not imported yet: %d images; columns %s\n", rep.SkippedImages, strings.Join(rep.SkippedColumns, ", "))
+	}
+	if len(rep.Failed) > 0 {
+		return fmt.Errorf("%d of %d products failed to import; fix those lines and import them again", len(rep.Failed), rep.Products)
+	}
+	return nil
 }
 
 // createStore provisions a store for the account with email owner, signing
