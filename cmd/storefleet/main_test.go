@@ -68,11 +68,12 @@ type testServer struct {
 }
 
 // startServer starts a server on dbURL with its own pools, its own resolver
-// cache (TTL one hour, so only invalidations refresh it) and its own log.
-func startServer(t testing.TB, dbURL string) *testServer {
+// cache (TTL one hour, so only invalidations refresh it), its own log, and
+// any further settings in env (name, value, …).
+func startServer(t testing.TB, dbURL string, env ...string) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
-	d, err := openDeps(context.Background(), envFor(dbURL, "TENANT_CACHE_TTL", "1h"), logs)
+	d, err := openDeps(context.Background(), envFor(dbURL, append([]string{"TENANT_CACHE_TTL", "1h"}, env...)...), logs)
 	if err != nil {
 		t.Fatalf("openDeps = %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/storefleet/storefleet/modules/apps"
 )
 
-// AdminRoutes mounts the product resources.
+// AdminRoutes mounts the product, variant, collection and collect resources.
 func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 	read, write := g.Require("products", rbac.Read), g.Require("products", rbac.Write)
 	r.GET("/products.json", read, g.Handle(s.listProducts))
@@ -46,6 +46,8 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 	r.DELETE("/products/:file/variants/:vfile", write, g.Handle(s.deleteVariant))
 	r.GET("/variants/:vfile", read, g.Handle(s.getVariant))
 	r.PUT("/variants/:vfile", write, g.Handle(s.updateVariant))
+
+	s.collectionRoutes(r, g)
 }
 
 // --- JSON shapes -------------------------------------------------------------

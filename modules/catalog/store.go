@@ -151,32 +151,25 @@ func fillOptionValues(p *Product) {
 	}
 }
 
-// insertProduct inserts p and sets its id. A derived handle that is taken
-// gets the lowest free numeric suffix; a given one is refused.
+// insertProduct inserts p and sets its id and handle. A derived handle that
+// is taken gets the lowest free numeric suffix; a given one is refused.
 func insertProduct(tx *gorm.DB, p *Product, derived bool) error {
-	base := p.Handle
-	for n := 0; n < 1000; n++ {
-		if n > 0 {
-			suffix := fmt.Sprintf("-%d", n)
-			p.Handle = strings.TrimRight(base[:min(len(base), maxText-len(suffix))], "-") + suffix
-		}
+	id, err := insertUnique(tx, p.Handle, derived, func(handle string) ([]int64, error) {
 		var ids []int64
 		err := tx.Raw(`INSERT INTO products (title, body_html, vendor, product_type, handle, status, tags, published_at, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, string_to_array(?, ','), ?, ?, ?)
 			ON CONFLICT (handle) DO NOTHING RETURNING id`,
-			p.Title, p.BodyHTML, p.Vendor, p.ProductType, p.Handle, p.Status, strings.Join(p.Tags, ","), p.PublishedAt, p.CreatedAt, p.UpdatedAt).Scan(&ids).Error
+			p.Title, p.BodyHTML, p.Vendor, p.ProductType, handle, p.Status, strings.Join(p.Tags, ","), p.PublishedAt, p.CreatedAt, p.UpdatedAt).Scan(&ids).Error
 		if err != nil {
-			return fmt.Errorf("insert product: %w", err)
+			return nil, fmt.Errorf("insert product: %w", err)
 		}
 		if len(ids) == 1 {
-			p.ID = ids[0]
-			return nil
+			p.Handle = handle
 		}
-		if !derived {
-			return errHandleTaken
-		}
-	}
-	return errHandleTaken
+		return ids, nil
+	})
+	p.ID = id
+	return err
 }
 
 var errHandleTaken = &errs.Error{Kind: errs.Invalid, Message: "handle has already been taken",
