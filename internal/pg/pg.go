@@ -122,3 +122,29 @@ func IsCachedPlanChanged(err error) bool {
 func LikeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+// Keyset renders the condition and order of one page of an id-ordered
+// listing over column col: rows after id after, or (for a previous page)
+// before id before, nearest first.
+func Keyset(col string, after, before int64) (cond string, args []any, order string) {
+	switch {
+	case before != 0:
+		return " AND " + col + " < ?", []any{before}, col + " DESC"
+	case after != 0:
+		return " AND " + col + " > ?", []any{after}, col
+	}
+	return "", nil, col
+}
+
+// TrimPage takes the rows of a Keyset query fetched with limit+1 and in id
+// order, and returns the page of at most limit rows and whether more rows
+// follow in the direction of travel.
+func TrimPage[T any](rows []T, limit int, backward bool) ([]T, bool) {
+	if len(rows) <= limit {
+		return rows, false
+	}
+	if backward {
+		return rows[len(rows)-limit:], true // the extra one is the farthest back
+	}
+	return rows[:limit], true
+}

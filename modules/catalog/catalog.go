@@ -245,14 +245,7 @@ func (s *Service) Products(ctx context.Context, t *tenant.Tenant, q Query) ([]Pr
 		if ps, err = findProducts(tx, page); err != nil {
 			return err
 		}
-		if len(ps) > q.Limit {
-			more = true
-			if q.Before != 0 {
-				ps = ps[1:] // fetched in reverse: the extra one is the oldest
-			} else {
-				ps = ps[:q.Limit]
-			}
-		}
+		ps, more = pg.TrimPage(ps, q.Limit, q.Before != 0)
 		return nil
 	})
 	return ps, more, err

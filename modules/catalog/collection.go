@@ -150,25 +150,17 @@ func (s *Service) Collections(ctx context.Context, t *tenant.Tenant, q Collectio
 	var rows []collectionRow
 	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
 		where, args := q.where()
-		order := "c.id"
-		switch {
-		case q.Before != 0:
-			where, args, order = where+" AND c.id < ?", append(args, q.Before), "c.id DESC"
-		case q.After != 0:
-			where, args = where+" AND c.id > ?", append(args, q.After)
-		}
+		cond, keyArgs, order := pg.Keyset("c.id", q.After, q.Before)
+		where, args = where+cond, append(args, keyArgs...)
 		return tx.Raw(`SELECT `+collectionColumns+` FROM collections c WHERE `+where+` ORDER BY `+order+` LIMIT ?`, append(args, q.Limit+1)...).Scan(&rows).Error
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("list collections: %w", err)
 	}
-	more := len(rows) > q.Limit
-	if more {
-		rows = rows[:q.Limit]
-	}
 	if q.Before != 0 {
-		slices.Reverse(rows)
+		slices.Reverse(rows) // back into id order
 	}
+	rows, more := pg.TrimPage(rows, q.Limit, q.Before != 0)
 	out := make([]Collection, len(rows))
 	for i, r := range rows {
 		out[i] = Collection(r)

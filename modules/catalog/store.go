@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,26 +86,16 @@ func (r variantRow) toVariant() Variant {
 // variants, in three queries whatever the page size.
 func findProducts(tx *gorm.DB, q Query) ([]Product, error) {
 	where, args := q.where()
-	order := "p.id"
-	switch {
-	case q.Before != 0:
-		where += " AND p.id < ?"
-		args = append(args, q.Before)
-		order = "p.id DESC"
-	case q.After != 0:
-		where += " AND p.id > ?"
-		args = append(args, q.After)
-	}
-	args = append(args, q.Limit)
+	cond, keyArgs, order := pg.Keyset("p.id", q.After, q.Before)
+	where += cond
+	args = append(append(args, keyArgs...), q.Limit)
 	var rows []productRow
 	err := tx.Raw(`SELECT `+productColumns+` FROM products p WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("find products: %w", err)
 	}
-	if q.Before != 0 { // back into id order
-		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-			rows[i], rows[j] = rows[j], rows[i]
-		}
+	if q.Before != 0 {
+		slices.Reverse(rows) // back into id order
 	}
 	if len(rows) == 0 {
 		return nil, nil

@@ -134,14 +134,7 @@ func (s *Service) Customers(ctx context.Context, t *tenant.Tenant, q Query) ([]C
 		if cs, err = findCustomers(tx, page); err != nil {
 			return err
 		}
-		if len(cs) > q.Limit {
-			more = true
-			if q.Before != 0 {
-				cs = cs[1:] // fetched in reverse: the extra one is the oldest
-			} else {
-				cs = cs[:q.Limit]
-			}
-		}
+		cs, more = pg.TrimPage(cs, q.Limit, q.Before != 0)
 		return nil
 	})
 	return cs, more, err

@@ -2,9 +2,6 @@ package customers_test
 
 import (
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"sync"
 	"testing"
 
@@ -16,20 +13,7 @@ import (
 // doKey sends a write with an Idempotency-Key.
 func doKey(t *testing.T, h *appstest.Harness, st *tenant.Tenant, tok, method, path, key, body string) appstest.Response {
 	t.Helper()
-	req, _ := http.NewRequest(method, h.URL()+"/admin/api/2025-01"+path, strings.NewReader(body))
-	req.Host = st.Slug + ".localhost"
-	req.Header.Set(apps.ShopifyTokenHeader, tok)
-	req.Header.Set(apps.IdempotencyKeyHeader, key)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return appstest.Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+	return h.Do(st, tok, method, path, body, apps.IdempotencyKeyHeader, key)
 }
 
 func TestIdempotentCreate(t *testing.T) {

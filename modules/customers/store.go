@@ -3,6 +3,7 @@ package customers
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,26 +73,16 @@ func (r addressRow) toAddress() Address {
 // queries whatever the page size.
 func findCustomers(tx *gorm.DB, q Query) ([]Customer, error) {
 	where, args := q.where()
-	order := "c.id"
-	switch {
-	case q.Before != 0:
-		where += " AND c.id < ?"
-		args = append(args, q.Before)
-		order = "c.id DESC"
-	case q.After != 0:
-		where += " AND c.id > ?"
-		args = append(args, q.After)
-	}
-	args = append(args, q.Limit)
+	cond, keyArgs, order := pg.Keyset("c.id", q.After, q.Before)
+	where += cond
+	args = append(append(args, keyArgs...), q.Limit)
 	var rows []customerRow
 	err := tx.Raw(`SELECT `+customerColumns+` FROM customers c WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("find customers: %w", err)
 	}
-	if q.Before != 0 { // back into id order
-		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-			rows[i], rows[j] = rows[j], rows[i]
-		}
+	if q.Before != 0 {
+		slices.Reverse(rows) // back into id order
 	}
 	if len(rows) == 0 {
 		return nil, nil

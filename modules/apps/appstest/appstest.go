@@ -97,7 +97,8 @@ func (r Response) JSON(t testing.TB) map[string]any {
 
 // Do sends a request to st's host with token; a non-empty body is sent as
 // JSON. path is under /admin/api/2025-01 unless it starts with /admin.
-func (h *Harness) Do(st *tenant.Tenant, token, method, path, body string) Response {
+// header holds further headers, name then value.
+func (h *Harness) Do(st *tenant.Tenant, token, method, path, body string, header ...string) Response {
 	h.t.Helper()
 	if !strings.HasPrefix(path, "/admin") {
 		path = "/admin/api/2025-01" + path
@@ -110,6 +111,9 @@ func (h *Harness) Do(st *tenant.Tenant, token, method, path, body string) Respon
 	req.Header.Set(apps.ShopifyTokenHeader, token)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
