@@ -32,7 +32,7 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: "spec-shop", Name: "Spec Shop"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	tok := mintToken(t, url, "spec-shop", "write_products,read_orders,write_customers")
+	tok := mintToken(t, url, "spec-shop", "write_products,read_orders,write_customers,write_inventory")
 	readOnly := mintToken(t, url, "spec-shop", "read_products")
 
 	// The served document is valid OpenAPI 3.
@@ -106,6 +106,21 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	v := idOf(call(tok, "POST", fmt.Sprintf("/products/%d/variants.json", p), `{"variant":{"option1":"L","price":"9"}}`, 201), "variant")
 	call(tok, "GET", fmt.Sprintf("/variants/%d.json", v), "", 200)
 	call(tok, "PUT", fmt.Sprintf("/variants/%d.json", v), `{"variant":{"price":"9.50"}}`, 200)
+	loc := idOf(call(tok, "GET", "/locations.json", "", 200)["locations"].([]any)[0].(map[string]any), "")
+	call(tok, "GET", "/locations/count.json", "", 200)
+	call(tok, "GET", fmt.Sprintf("/locations/%d.json", loc), "", 200)
+	call(tok, "POST", "/inventory_levels/connect.json", fmt.Sprintf(`{"location_id":%d,"inventory_item_id":%d}`, loc, v), 201)
+	call(tok, "POST", "/inventory_levels/set.json", fmt.Sprintf(`{"location_id":%d,"inventory_item_id":%d,"available":5}`, loc, v), 200)
+	call(tok, "POST", "/inventory_levels/adjust.json", fmt.Sprintf(`{"location_id":%d,"inventory_item_id":%d,"available_adjustment":-2,"reason":"damaged"}`, loc, v), 200)
+	call(tok, "GET", fmt.Sprintf("/inventory_levels.json?inventory_item_ids=%d", v), "", 200)
+	call(tok, "GET", fmt.Sprintf("/locations/%d/inventory_levels.json", loc), "", 200)
+	call(tok, "GET", fmt.Sprintf("/inventory_items.json?ids=%d", v), "", 200)
+	call(tok, "GET", fmt.Sprintf("/inventory_items/%d.json", v), "", 200)
+	call(tok, "PUT", fmt.Sprintf("/inventory_items/%d.json", v), `{"inventory_item":{"cost":"2.25","tracked":true}}`, 200)
+	call(tok, "GET", fmt.Sprintf("/inventory_items/%d/adjustments.json", v), "", 200)
+	call(tok, "GET", fmt.Sprintf("/variants/%d.json", v), "", 200)
+	call(tok, "POST", "/inventory_levels/adjust.json", fmt.Sprintf(`{"location_id":999999,"inventory_item_id":%d,"available_adjustment":1}`, v), 422)
+	call(tok, "DELETE", fmt.Sprintf("/inventory_levels.json?inventory_item_id=%d&location_id=%d", v, loc), "", 204)
 	call(tok, "DELETE", fmt.Sprintf("/products/%d/variants/%d.json", p, v), "", 200)
 	col := idOf(call(tok, "POST", "/custom_collections.json", fmt.Sprintf(`{"custom_collection":{"title":"Spec Picks","collects":[{"product_id":%d}]}}`, p), 201), "custom_collection")
 	call(tok, "GET", "/custom_collections.json", "", 200)

@@ -23,6 +23,7 @@ import (
 	"github.com/storefleet/storefleet/modules/apps"
 	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/modules/customers"
+	"github.com/storefleet/storefleet/modules/inventory"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/storefront"
 	"github.com/storefleet/storefleet/modules/webhooks"
@@ -117,7 +118,7 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	// A store's host: the Admin API behind its gate, the storefront for the rest.
 	store := gin.New()
 	gate := apps.NewGate(db, ratelimit.New(d.rdb), ratelimit.Bucket{Capacity: d.cfg.APIBucket, Leak: d.cfg.APILeak}, log)
-	gate.Mount(store, shop.NewService(db, urls), catalog.NewService(db), customers.NewService(db), webhooks.NewService(db))
+	gate.Mount(store, shop.NewService(db, urls), catalog.NewService(db), inventory.NewService(db), customers.NewService(db), webhooks.NewService(db))
 	front := storefront.New(db, log)
 	store.NoRoute(func(c *gin.Context) {
 		if c.Request.URL.Path == "/admin" || strings.HasPrefix(c.Request.URL.Path, "/admin/") {

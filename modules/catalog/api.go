@@ -61,29 +61,32 @@ type optionJSON struct {
 }
 
 type variantJSON struct {
-	ID                  int64     `json:"id"`
-	ProductID           int64     `json:"product_id"`
-	Title               string    `json:"title"`
-	Price               string    `json:"price"`
-	SKU                 string    `json:"sku"`
-	Position            int       `json:"position"`
-	InventoryPolicy     string    `json:"inventory_policy"`
-	CompareAtPrice      *string   `json:"compare_at_price"`
-	FulfillmentService  string    `json:"fulfillment_service"`
-	InventoryManagement *string   `json:"inventory_management"`
-	Option1             *string   `json:"option1"`
-	Option2             *string   `json:"option2"`
-	Option3             *string   `json:"option3"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
-	Taxable             bool      `json:"taxable"`
-	Barcode             *string   `json:"barcode"`
-	Grams               int64     `json:"grams"`
-	Weight              float64   `json:"weight"`
-	WeightUnit          string    `json:"weight_unit"`
-	RequiresShipping    bool      `json:"requires_shipping"`
-	ImageID             *int64    `json:"image_id"`
-	AdminGraphqlAPIID   string    `json:"admin_graphql_api_id"`
+	ID                   int64     `json:"id"`
+	ProductID            int64     `json:"product_id"`
+	Title                string    `json:"title"`
+	Price                string    `json:"price"`
+	SKU                  string    `json:"sku"`
+	Position             int       `json:"position"`
+	InventoryPolicy      string    `json:"inventory_policy"`
+	CompareAtPrice       *string   `json:"compare_at_price"`
+	FulfillmentService   string    `json:"fulfillment_service"`
+	InventoryManagement  *string   `json:"inventory_management"`
+	Option1              *string   `json:"option1"`
+	Option2              *string   `json:"option2"`
+	Option3              *string   `json:"option3"`
+	CreatedAt            time.Time `json:"created_at"`
+	UpdatedAt            time.Time `json:"updated_at"`
+	Taxable              bool      `json:"taxable"`
+	Barcode              *string   `json:"barcode"`
+	Grams                int64     `json:"grams"`
+	Weight               float64   `json:"weight"`
+	WeightUnit           string    `json:"weight_unit"`
+	RequiresShipping     bool      `json:"requires_shipping"`
+	ImageID              *int64    `json:"image_id"`
+	InventoryItemID      int64     `json:"inventory_item_id"`
+	InventoryQuantity    int64     `json:"inventory_quantity"`
+	OldInventoryQuantity int64     `json:"old_inventory_quantity"`
+	AdminGraphqlAPIID    string    `json:"admin_graphql_api_id"`
 }
 
 type productJSON struct {
@@ -133,6 +136,8 @@ func toVariantJSON(v Variant, cur money.Currency) variantJSON {
 		Option1: v.Options[0], Option2: v.Options[1], Option3: v.Options[2], CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		Taxable: v.Taxable, Grams: int64(v.Weight*gramsPer[v.WeightUnit] + 0.5), Weight: v.Weight, WeightUnit: v.WeightUnit,
 		RequiresShipping: v.RequiresShipping, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/ProductVariant/%d", v.ID),
+		// An inventory item's id is its variant's (see modules/inventory).
+		InventoryItemID: v.ID, InventoryQuantity: v.InventoryQuantity, OldInventoryQuantity: v.InventoryQuantity,
 	}
 	if v.Barcode != "" {
 		vj.Barcode = &v.Barcode

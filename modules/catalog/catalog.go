@@ -15,6 +15,7 @@ import (
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/modules/inventory"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -336,6 +337,10 @@ func (s *Service) UpdateProduct(ctx context.Context, t *tenant.Tenant, id int64,
 // Errors: NotFound.
 func (s *Service) DeleteProduct(ctx context.Context, t *tenant.Tenant, id int64) error {
 	return s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		var variants []int64
+		if err := tx.Raw(`DELETE FROM variants WHERE product_id = ? RETURNING id`, id).Scan(&variants).Error; err != nil {
+			return fmt.Errorf("delete product %d variants: %w", id, err)
+		}
 		res := tx.Exec(`DELETE FROM products WHERE id = ?`, id)
 		if res.Error != nil {
 			return fmt.Errorf("delete product %d: %w", id, res.Error)
@@ -343,7 +348,7 @@ func (s *Service) DeleteProduct(ctx context.Context, t *tenant.Tenant, id int64)
 		if res.RowsAffected == 0 {
 			return ErrProductNotFound
 		}
-		return nil
+		return inventory.DeleteItemsIn(tx, variants)
 	})
 }
 

@@ -68,6 +68,7 @@ type Variant struct {
 	Taxable             bool
 	InventoryPolicy     string
 	InventoryManagement *string
+	InventoryQuantity   int64 // available over the store's active locations (the inventory module's)
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }

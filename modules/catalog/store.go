@@ -11,6 +11,7 @@ import (
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/modules/inventory"
 )
 
 type productRow struct {
@@ -119,9 +120,19 @@ func findProducts(tx *gorm.DB, q Query) ([]Product, error) {
 	if err := tx.Raw(`SELECT `+variantColumns+` FROM variants WHERE product_id IN ? ORDER BY product_id, position, id`, ids).Scan(&vars).Error; err != nil {
 		return nil, fmt.Errorf("find variants: %w", err)
 	}
+	variantIDs := make([]int64, len(vars))
+	for i, r := range vars {
+		variantIDs[i] = r.ID
+	}
+	qty, err := inventory.QuantitiesIn(tx, variantIDs)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range vars {
 		p := &products[index[r.ProductID]]
-		p.Variants = append(p.Variants, r.toVariant())
+		v := r.toVariant()
+		v.InventoryQuantity = qty[v.ID]
+		p.Variants = append(p.Variants, v)
 	}
 	for i := range products {
 		fillOptionValues(&products[i])
@@ -196,18 +207,27 @@ func writeOptions(tx *gorm.DB, productID int64, opts []Option) error {
 
 // writeVariants makes the product's variants exactly vs: variants in old
 // that vs lacks are deleted, those with an id updated, the rest inserted.
+// Each variant's inventory item follows it (created, its SKU kept in step,
+// deleted), through the inventory module, in the same transaction.
 func writeVariants(tx *gorm.DB, productID int64, old, vs []Variant) error {
 	keep := map[int64]bool{}
 	for _, v := range vs {
 		keep[v.ID] = true
 	}
+	var gone []int64
 	for _, v := range old {
 		if !keep[v.ID] {
 			if err := tx.Exec(`DELETE FROM variants WHERE id = ?`, v.ID).Error; err != nil {
 				return fmt.Errorf("delete variant %d: %w", v.ID, err)
 			}
+			gone = append(gone, v.ID)
 		}
 	}
+	if err := inventory.DeleteItemsIn(tx, gone); err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(vs))
+	skus := make(map[int64]string, len(vs))
 	now := time.Now().UTC()
 	for _, v := range vs {
 		var cmp *int64
@@ -217,20 +237,22 @@ func writeVariants(tx *gorm.DB, productID int64, old, vs []Variant) error {
 		}
 		args := []any{v.Position, v.SKU, v.Barcode, int64(v.Price), cmp, v.Options[0], v.Options[1], v.Options[2],
 			v.Weight, v.WeightUnit, v.RequiresShipping, v.Taxable, v.InventoryPolicy, v.InventoryManagement, now}
+		id := v.ID
 		var err error
-		if v.ID != 0 {
+		if id != 0 {
 			err = tx.Exec(`UPDATE variants SET position = ?, sku = ?, barcode = ?, price = ?, compare_at_price = ?,
 				option1 = ?, option2 = ?, option3 = ?, weight = ?, weight_unit = ?, requires_shipping = ?, taxable = ?,
 				inventory_policy = ?, inventory_management = ?, updated_at = ? WHERE id = ? AND product_id = ?`,
-				append(args, v.ID, productID)...).Error
+				append(args, id, productID)...).Error
 		} else {
-			err = tx.Exec(`INSERT INTO variants (position, sku, barcode, price, compare_at_price, option1, option2, option3,
+			err = tx.Raw(`INSERT INTO variants (position, sku, barcode, price, compare_at_price, option1, option2, option3,
 				weight, weight_unit, requires_shipping, taxable, inventory_policy, inventory_management, created_at, updated_at, product_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, now, productID)...).Error
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, append(args, now, productID)...).Scan(&id).Error
 		}
 		if err != nil {
 			return fmt.Errorf("write variant: %w", err)
 		}
+		ids, skus[id] = append(ids, id), v.SKU
 	}
-	return nil
+	return inventory.EnsureItemsIn(tx, ids, skus)
 }
