@@ -107,6 +107,12 @@ func (d *DB) Provision(ctx context.Context, ns NewStore, inControl func(tx *gorm
 	if err := ns.validate(); err != nil {
 		return nil, err
 	}
+	select {
+	case d.provisioning <- struct{}{}:
+		defer func() { <-d.provisioning }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	var t *Tenant
 	var s *shard
 	created := false // the schema exists on the shard
@@ -336,21 +342,27 @@ func (d *DB) Delete(ctx context.Context, id ID) error {
 	if err != nil {
 		return err
 	}
+	// The directory goes first: if dropping the schema then fails, what is
+	// left is a schema nothing points to (dropped again by a retry, which
+	// finds the row gone but the schema there), never a store whose schema
+	// has gone.
 	var change rbac.Change
 	err = d.control.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`DELETE FROM platform.tenants WHERE id = ?`, int64(id)).Error; err != nil {
 			return fmt.Errorf("delete store %d: %w", id, err)
 		}
 		var err error
-		if change.Removed, err = rbac.UnassignStore(tx, rbac.Store(int64(id))); err != nil {
-			return err
-		}
-		return dropStore(ctx, s, id)
+		change.Removed, err = rbac.UnassignStore(tx, rbac.Store(int64(id)))
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	d.changed(ctx, t)
 	d.publishAccess(ctx, change)
+	if err := dropStore(context.WithoutCancel(ctx), s, id); err != nil {
+		d.log.ErrorContext(ctx, "store deleted but its schema was not dropped", "tenant", id, "err", err)
+		return err
+	}
 	return nil
 }

@@ -114,7 +114,11 @@ func (r *Resolver) Store(ctx context.Context, slug string) (*Tenant, error) {
 			r.mu.Lock()
 			gen := r.gen
 			r.mu.Unlock()
-			t, err := r.db.TenantBySlug(ctx, slug)
+			// Other requests wait on this lookup: it must not end with the
+			// first caller's request.
+			lookupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			t, err := r.db.TenantBySlug(lookupCtx, slug)
 			if err != nil && !errors.Is(err, ErrTenantNotFound) {
 				return nil, err
 			}

@@ -120,7 +120,31 @@ func (d *DB) SetShard(ctx context.Context, id, capacity int, status string) erro
 // directory row in tx so that concurrent provisioning cannot overfill it. The
 // lock is NO KEY UPDATE, so foreign keys to the shard (role_pool, tenants)
 // can still be checked by other transactions meanwhile.
+//
+// A transaction that waited for the lock still sees the count it read
+// before waiting, so the count is read again once the lock is held (a new
+// statement sees what the previous holder committed); if the shard filled
+// meanwhile, the choice is made again.
 func pickShard(tx *gorm.DB) (int, error) {
+	for range 5 {
+		id, err := pickShardOnce(tx)
+		if err != nil {
+			return 0, err
+		}
+		var room bool
+		err = tx.Raw(`SELECT s.capacity > (SELECT count(*) FROM platform.tenants t WHERE t.shard_id = s.id)
+			FROM platform.shards s WHERE s.id = ?`, id).Scan(&room).Error
+		if err != nil {
+			return 0, fmt.Errorf("count shard %d stores: %w", id, err)
+		}
+		if room {
+			return id, nil
+		}
+	}
+	return 0, ErrNoShardRoom
+}
+
+func pickShardOnce(tx *gorm.DB) (int, error) {
 	var id int
 	err := tx.Raw(`
 		SELECT s.id FROM platform.shards s

@@ -99,6 +99,13 @@ type DB struct {
 	mu     sync.Mutex
 	shards map[int]*shard
 
+	// provisioning admits one provisioning at a time in this process. A
+	// provisioning holds a control connection in its transaction while it
+	// waits for the shard's directory row, and needs two more to finish; let
+	// as many wait as the pool has connections and none can finish.
+	// Provisioning is serialised per shard by that row lock anyway.
+	provisioning chan struct{}
+
 	// migrations are the tenant migrations; tests swap in a set with one more.
 	migrations fs.FS
 
@@ -119,7 +126,7 @@ func Open(ctx context.Context, url string, cfg Config, rdb *redis.Client, log *s
 		return nil, fmt.Errorf("control database: %w", err)
 	}
 	d := &DB{controlDB: control, control: control.Gorm, cfg: cfg, rdb: rdb, log: log,
-		shards: map[int]*shard{}, migrations: migrations.Tenant()}
+		shards: map[int]*shard{}, migrations: migrations.Tenant(), provisioning: make(chan struct{}, 1)}
 	return d, nil
 }
 

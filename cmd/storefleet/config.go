@@ -114,8 +114,8 @@ func (c *config) validate() error {
 	if _, err := redis.ParseURL(c.RedisURL); err != nil {
 		bad("REDIS_URL", "not a valid Redis URL (redis://[:password@]host:port/db)")
 	}
-	if c.DatabaseConns < 2 {
-		bad("DATABASE_MAX_CONNS", "%d must be at least 2", c.DatabaseConns)
+	if c.DatabaseConns < 4 {
+		bad("DATABASE_MAX_CONNS", "%d must be at least 4 (provisioning a store takes three)", c.DatabaseConns)
 	}
 	if c.MigrateParallel < 1 {
 		bad("MIGRATE_PARALLELISM", "%d must be at least 1", c.MigrateParallel)
