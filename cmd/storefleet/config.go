@@ -154,20 +154,33 @@ func (c config) logValues() []any {
 		}
 		val := fmt.Sprint(v.Field(i).Interface())
 		if f.Tag.Get("secret") == "true" {
-			val = redact(val)
+			val = redact(key, val)
 		}
 		out = append(out, key, val)
 	}
 	return out
 }
 
-// redact hides the password in a URL.
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparseable, hidden)"
+// redact shows a connection URL without its secrets, whichever way they
+// were written (user:password@, ?password=, key=value): it is rebuilt from
+// the parsed host, port, database and user only.
+func redact(key, s string) string {
+	switch key {
+	case "DATABASE_URL":
+		if cfg, err := pg.ParseURL(s); err == nil {
+			c := cfg.ConnConfig
+			return fmt.Sprintf("postgres://%s@%s:%d/%s (password hidden)", c.User, c.Host, c.Port, c.Database)
+		}
+	case "REDIS_URL":
+		if opt, err := redis.ParseURL(s); err == nil {
+			return fmt.Sprintf("redis://%s/%d (password hidden)", opt.Addr, opt.DB)
+		}
+	default:
+		if u, err := url.Parse(s); err == nil {
+			return u.Redacted()
+		}
 	}
-	return u.Redacted()
+	return "(hidden)"
 }
 
 // configHelp lists every variable with its default and meaning, for --help.

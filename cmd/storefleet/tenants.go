@@ -293,7 +293,7 @@ func shardCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comma
 			for _, s := range shards {
 				db := "(control database)"
 				if s.DSN != "" {
-					db = redact(s.DSN)
+					db = redact("DATABASE_URL", s.DSN)
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\n", s.ID, s.Name, s.Status, s.Stores, s.Capacity, db)
 			}

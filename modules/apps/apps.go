@@ -113,6 +113,10 @@ func PrincipalOf(c *gin.Context) Principal {
 // content refuses bodies that are not JSON (415) and clients that will not
 // take JSON (406).
 func (g *Gate) content(c *gin.Context) {
+	if q := c.Request.URL.RawQuery; strings.Contains(q, "%00") || strings.ContainsRune(q, 0) {
+		c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"errors": "query parameters must not contain NUL (%00) characters"})
+		return
+	}
 	if accept := c.GetHeader("Accept"); accept != "" && !acceptsJSON(accept) {
 		c.AbortWithStatusJSON(http.StatusNotAcceptable, gin.H{"errors": "this API answers only in JSON: accept application/json"})
 		return
@@ -215,6 +219,9 @@ func DecodeEnvelope(c *gin.Context, key string, v any) error {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil {
 		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return errs.E(errs.Malformed, "request body must not contain NUL (\\u0000) characters")
 	}
 	inner, ok := env[key]
 	if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -52,8 +53,8 @@ func (g *Gate) idempotent(c *gin.Context) {
 	if key == "" || c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		return
 	}
-	if len(key) > 255 {
-		Abort(c, g.log, errs.E(errs.Malformed, "Idempotency-Key must be at most 255 characters"))
+	if len(key) > 255 || strings.IndexFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+		Abort(c, g.log, errs.E(errs.Malformed, "Idempotency-Key must be 1 to 255 printable ASCII characters (a UUID, say)"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 2<<20))

@@ -26,6 +26,17 @@ func Malformed(err error) error {
 	return &errs.Error{Kind: errs.Malformed, Message: errs.MessageOf(err), Fields: errs.FieldsOf(err)}
 }
 
+// ParseList splits the comma-separated parameter name of v, recording a
+// problem in f when it lists more than MaxLimit items.
+func ParseList(f errs.Fields, v url.Values, name string) []string {
+	list := SplitList(v.Get(name))
+	if len(list) > MaxLimit {
+		f.Add(name, "may list at most %d items", MaxLimit)
+		return nil
+	}
+	return list
+}
+
 // SplitList splits a comma-separated parameter, dropping empty items.
 func SplitList(s string) []string {
 	var out []string
@@ -97,6 +108,11 @@ func ParseLimit(f errs.Fields, v url.Values) int {
 	return n
 }
 
+// maxPageInfo bounds a page_info cursor: the filters it carries come from a
+// first request's parameters, which are bounded too, and a forged cursor
+// must not smuggle in more (a query with too many parameters fails).
+const maxPageInfo = 4096
+
 // cursor is what page_info carries: the first request's filters and where
 // the page starts. It is opaque to clients; tampering with it can only
 // select other rows of the same store.
@@ -110,6 +126,10 @@ type cursor struct {
 // starts after (or before), refusing other parameters than limit and fields,
 // as Shopify does.
 func PageInfo(f errs.Fields, v url.Values, filters any) (after, before int64) {
+	if len(v.Get("page_info")) > maxPageInfo {
+		f.Add("page_info", "is invalid; use the link from the previous response as it is")
+		return 0, 0
+	}
 	for k := range v {
 		if k != "page_info" && k != "limit" && k != "fields" {
 			f.Add(k, "cannot be combined with page_info; the filters of the first request carry over")

@@ -447,7 +447,7 @@ func parseListQuery(v url.Values, counting bool) (Query, bool, error) {
 	if len(q.IDs) > apps.MaxLimit {
 		f.Add("ids", "may list at most %d ids", apps.MaxLimit)
 	}
-	q.Handles = apps.SplitList(v.Get("handle"))
+	q.Handles = apps.ParseList(f, v, "handle")
 	for _, st := range apps.SplitList(v.Get("status")) {
 		if !slices.Contains([]string{StatusActive, StatusDraft, StatusArchived}, st) {
 			f.Add("status", "must be active, draft or archived (comma-separated)")

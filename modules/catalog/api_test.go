@@ -145,6 +145,8 @@ func TestCreateProductRefusesBadInput(t *testing.T) {
 		{`{"product":{"title":"x"}`, 400, "not valid JSON"},
 		{`[]`, 400, "not valid JSON"},
 		{`{"product":{"title":"!!!"}}`, 422, "handle"},
+		{`{"product":{"title":"Heavy","variants":[{"weight":1000000000}]}}`, 422, "weight must be a number from 0 to 999999999.999"},
+		{`{"product":{"title":"a\u0000b"}}`, 400, "NUL"},
 		{`{"product":{"title":"` + strings.Repeat("t", 256) + `"}}`, 422, "too long"},
 	} {
 		before := count(t, h, st, tok)
@@ -315,7 +317,9 @@ func TestListPaginationAndFilters(t *testing.T) {
 	}
 
 	for _, q := range []string{"limit=0", "limit=251", "limit=x", "since_id=-1", "ids=1,x", "status=live",
-		"created_at_min=yesterday", "published_status=maybe", "page_info=garbage", "page_info=" + url.QueryEscape("e30") + "&status=active"} {
+		"created_at_min=yesterday", "published_status=maybe", "page_info=garbage", "page_info=" + url.QueryEscape("e30") + "&status=active",
+		"handle=" + strings.Repeat("h,", 300), "page_info=" + strings.Repeat("A", 5000), "title=a%00b",
+		"ids=" + strings.Repeat("1,", 300)} {
 		if r := h.Do(st, tok, "GET", "/products.json?"+q, ""); r.Status != 400 || !strings.Contains(r.Body, `"errors"`) {
 			t.Errorf("GET products.json?%s = %d %s, want 400 naming the parameter", q, r.Status, r.Body)
 		}

@@ -315,6 +315,26 @@ type CollectQuery struct {
 	ProductID    int64
 }
 
+// CountCollects counts store t's collects that q selects (its paging
+// fields aside).
+func (s *Service) CountCollects(ctx context.Context, t *tenant.Tenant, q CollectQuery) (int64, error) {
+	var n int64
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		where, args := "true", []any{}
+		if q.CollectionID != 0 {
+			where, args = where+" AND collection_id = ?", append(args, q.CollectionID)
+		}
+		if q.ProductID != 0 {
+			where, args = where+" AND product_id = ?", append(args, q.ProductID)
+		}
+		return tx.Raw(`SELECT count(*) FROM collects WHERE `+where, args...).Scan(&n).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count collects: %w", err)
+	}
+	return n, nil
+}
+
 // Collects lists store t's collects that q selects, by collection and
 // position.
 func (s *Service) Collects(ctx context.Context, t *tenant.Tenant, q CollectQuery) ([]Collect, error) {

@@ -127,7 +127,7 @@ func parseCollectionQuery(c *gin.Context, counting bool) (CollectionQuery, bool,
 	}
 	q.After = idParam("since_id")
 	q.ProductID = idParam("product_id")
-	for _, s := range apps.SplitList(v.Get("ids")) {
+	for _, s := range apps.ParseList(f, v, "ids") {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n <= 0 {
 			f.Add("ids", "must be comma-separated collection ids")
@@ -135,7 +135,7 @@ func parseCollectionQuery(c *gin.Context, counting bool) (CollectionQuery, bool,
 		}
 		q.IDs = append(q.IDs, n)
 	}
-	q.Handles, q.Title = apps.SplitList(v.Get("handle")), v.Get("title")
+	q.Handles, q.Title = apps.ParseList(f, v, "handle"), v.Get("title")
 	switch ps := v.Get("published_status"); ps {
 	case "", "any", "published", "unpublished":
 		q.Published = ps
@@ -284,12 +284,11 @@ func (s *Service) countCollects(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	q.Limit = 1 << 30
-	cs, err := s.Collects(c.Request.Context(), apps.PrincipalOf(c).Store, q)
+	n, err := s.CountCollects(c.Request.Context(), apps.PrincipalOf(c).Store, q)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"count": len(cs)})
+	c.JSON(http.StatusOK, gin.H{"count": n})
 	return nil
 }
 

@@ -50,6 +50,11 @@ func TestCollectionsAndCollects(t *testing.T) {
 	if r := h.Do(st, tok, "GET", fmt.Sprintf("/custom_collections.json?product_id=%d", p3), ""); !strings.Contains(r.Body, `"title":"Green Teas"`) || strings.Count(r.Body, `"id"`) != 1 {
 		t.Errorf("collections holding the kettle = %s, want only Green Teas", r.Body)
 	}
+	for _, q := range []string{"ids=" + strings.Repeat("1,", 300), "handle=" + strings.Repeat("h,", 300)} {
+		if r := h.Do(st, tok, "GET", "/custom_collections.json?"+q, ""); r.Status != 400 {
+			t.Errorf("GET custom_collections.json with 300 %s = %d, want 400", q[:4], r.Status)
+		}
+	}
 	if r := h.Do(st, tok, "GET", "/custom_collections/count.json", ""); r.Body != `{"count":2}` {
 		t.Errorf("count = %s", r.Body)
 	}

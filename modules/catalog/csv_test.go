@@ -94,6 +94,13 @@ func TestImportCSV(t *testing.T) {
 		t.Errorf("overwritten title = %q", p.Title)
 	}
 
+	nan := "Handle,Title,Variant Grams,Variant Price\nnan-tea,NaN Tea,NaN,1.00\n"
+	if rep, _ := svc.ImportCSV(ctx, st, strings.NewReader(nan), catalog.ImportOptions{}); rep.Created != 0 || len(rep.Failed) != 1 {
+		t.Errorf("import of a NaN weight = %+v, want it refused", rep)
+	}
+	if r := h.Do(st, h.Token(st, "read_products"), "GET", "/products.json", ""); r.Status != 200 || r.Body == "" {
+		t.Errorf("product list after the NaN import = %d %q, want a readable list", r.Status, r.Body)
+	}
 	for _, bad := range []string{"", "Title,Price\nx,1\n", "Handle\n\"unclosed\n"} {
 		if _, err := svc.ImportCSV(ctx, st, strings.NewReader(bad), catalog.ImportOptions{}); !errs.Is(err, errs.Invalid) {
 			t.Errorf("ImportCSV(%q) = %v, want Invalid", bad, err)

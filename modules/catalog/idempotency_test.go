@@ -76,6 +76,9 @@ func TestIdempotentWrites(t *testing.T) {
 	if r := doKey(t, h, b, btok, "POST", "/products.json", "create-1", body); r.Status != 201 || r.Header.Get(apps.ReplayedHeader) != "" || r.Body == first.Body {
 		t.Errorf("another store's create-1 = %d %s (replayed %q), want its own new product", r.Status, r.Body, r.Header.Get(apps.ReplayedHeader))
 	}
+	if r := doKey(t, h, st, tok, "POST", "/products.json", "k\xff\xfe", body); r.Status != 400 {
+		t.Errorf("a key that is not printable ASCII = %d %s, want 400", r.Status, r.Body)
+	}
 	if r := doKey(t, h, st, tok, "POST", "/products.json", strings.Repeat("k", 256), body); r.Status != 400 {
 		t.Errorf("a 256-character key = %d, want 400", r.Status)
 	}

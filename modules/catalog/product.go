@@ -231,8 +231,8 @@ func (v *VariantInput) validate(f errs.Fields, n int, creating bool) {
 			}
 		}
 	}
-	if v.Weight != nil && (*v.Weight < 0 || *v.Weight > 1e9) {
-		bad("weight must be between 0 and 1000000000")
+	if v.Weight != nil && !(*v.Weight >= 0 && *v.Weight < 1e9) { // also refuses NaN
+		bad("weight must be a number from 0 to 999999999.999")
 	}
 	if v.WeightUnit != nil && !slices.Contains([]string{"g", "kg", "oz", "lb"}, *v.WeightUnit) {
 		bad("weight_unit must be g, kg, oz or lb")
