@@ -194,3 +194,40 @@ func KeepFields(v any, fields []string) any {
 	}
 	return m
 }
+
+// Optional is a JSON field that may be absent, null or a value, for updates
+// where null means "clear it".
+type Optional[T any] struct {
+	Set   bool // present in the body
+	Null  bool // present as null
+	Value T
+}
+
+// UnmarshalJSON records that the field was present, and whether as null.
+func (o *Optional[T]) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// Decimal is an amount as Shopify clients send it: "19.99" or 19.99, kept as
+// text so that money.Currency.Parse reads it exactly.
+type Decimal string
+
+// UnmarshalJSON accepts a string or a number.
+func (d *Decimal) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*d = Decimal(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return &json.UnmarshalTypeError{Value: string(b), Type: typeOfString}
+	}
+	*d = Decimal(n.String())
+	return nil
+}

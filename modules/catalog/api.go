@@ -1,11 +1,9 @@
 package catalog
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,56 +147,21 @@ func toVariantJSON(v Variant, cur money.Currency) variantJSON {
 	return vj
 }
 
-// optional is a JSON field that may be absent, null or a value.
-type optional[T any] struct {
-	Set   bool // present in the body
-	Null  bool // present as null
-	Value T
-}
-
-func (o *optional[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Null = true
-		return nil
-	}
-	return json.Unmarshal(b, &o.Value)
-}
-
-// decimalText is a price as Shopify clients send it: "19.99" or 19.99.
-type decimalText string
-
-func (d *decimalText) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*d = decimalText(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: typeOfString}
-	}
-	*d = decimalText(n.String())
-	return nil
-}
-
-var typeOfString = reflect.TypeOf("")
-
 type variantRequest struct {
-	ID                  int64                 `json:"id"`
-	Price               *decimalText          `json:"price"`
-	CompareAtPrice      optional[decimalText] `json:"compare_at_price"`
-	SKU                 *string               `json:"sku"`
-	Barcode             *string               `json:"barcode"`
-	Option1             *string               `json:"option1"`
-	Option2             *string               `json:"option2"`
-	Option3             *string               `json:"option3"`
-	Weight              *float64              `json:"weight"`
-	WeightUnit          *string               `json:"weight_unit"`
-	RequiresShipping    *bool                 `json:"requires_shipping"`
-	Taxable             *bool                 `json:"taxable"`
-	InventoryPolicy     *string               `json:"inventory_policy"`
-	InventoryManagement optional[string]      `json:"inventory_management"`
+	ID                  int64                       `json:"id"`
+	Price               *apps.Decimal               `json:"price"`
+	CompareAtPrice      apps.Optional[apps.Decimal] `json:"compare_at_price"`
+	SKU                 *string                     `json:"sku"`
+	Barcode             *string                     `json:"barcode"`
+	Option1             *string                     `json:"option1"`
+	Option2             *string                     `json:"option2"`
+	Option3             *string                     `json:"option3"`
+	Weight              *float64                    `json:"weight"`
+	WeightUnit          *string                     `json:"weight_unit"`
+	RequiresShipping    *bool                       `json:"requires_shipping"`
+	Taxable             *bool                       `json:"taxable"`
+	InventoryPolicy     *string                     `json:"inventory_policy"`
+	InventoryManagement apps.Optional[string]       `json:"inventory_management"`
 }
 
 type productRequest struct {

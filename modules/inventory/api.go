@@ -160,44 +160,11 @@ func toAdjustmentJSON(a Adjustment) adjustmentJSON {
 
 var typeOfString = reflect.TypeOf("")
 
-// optional is a JSON field that may be absent, null or a value.
-type optional[T any] struct {
-	Set   bool // present in the body
-	Null  bool // present as null
-	Value T
-}
-
-func (o *optional[T]) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if string(b) == "null" {
-		o.Null = true
-		return nil
-	}
-	return json.Unmarshal(b, &o.Value)
-}
-
-// decimalText is an amount as Shopify clients send it: "19.99" or 19.99.
-type decimalText string
-
-func (d *decimalText) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*d = decimalText(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return &json.UnmarshalTypeError{Value: string(b), Type: typeOfString}
-	}
-	*d = decimalText(n.String())
-	return nil
-}
-
 type itemRequest struct {
-	SKU              *string               `json:"sku"`
-	Tracked          *bool                 `json:"tracked"`
-	Cost             optional[decimalText] `json:"cost"`
-	RequiresShipping *bool                 `json:"requires_shipping"`
+	SKU              *string                     `json:"sku"`
+	Tracked          *bool                       `json:"tracked"`
+	Cost             apps.Optional[apps.Decimal] `json:"cost"`
+	RequiresShipping *bool                       `json:"requires_shipping"`
 }
 
 // toItemUpdate converts a request, parsing the cost in cur; a null or empty
