@@ -55,6 +55,12 @@ CREATE TABLE inventory_adjustments (
 );
 CREATE INDEX inventory_adjustments_item_idx ON inventory_adjustments (inventory_item_id, created_at);
 
+-- Variants made before inventory existed (stores provisioned by an older
+-- release) get their items, as new variants do from the catalog.
+INSERT INTO inventory_items (id, sku)
+SELECT id, sku FROM variants
+ON CONFLICT (id) DO NOTHING;
+
 -- +goose Down
 DROP TABLE inventory_adjustments;
 DROP TABLE inventory_levels;
