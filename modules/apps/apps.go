@@ -209,32 +209,61 @@ func (g *Gate) Check(c *gin.Context, obj, act string) error {
 // DecodeEnvelope reads {"<key>": {...}} into v. Fields we do not have are
 // ignored, as Shopify ignores them, so that existing clients keep working.
 //
-// Errors: Malformed (not JSON, or not the envelope), Invalid (a field of the
-// wrong type, named).
+// Errors: Malformed (not JSON, not the envelope, NUL characters), Invalid
+// (a field of the wrong type, named).
 func DecodeEnvelope(c *gin.Context, key string, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 2<<20))
+	body, err := readBody(c)
 	if err != nil {
-		return errs.E(errs.Malformed, "request body is larger than 2 MiB")
+		return err
 	}
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil {
 		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if bytes.Contains(body, []byte(`\u0000`)) {
-		return errs.E(errs.Malformed, "request body must not contain NUL (\\u0000) characters")
-	}
 	inner, ok := env[key]
 	if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {
 		return errs.E(errs.Malformed, "request body must be {\"%s\": {...}}", key)
 	}
-	if err := json.Unmarshal(inner, v); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			field := te.Field
-			if field == "" {
-				return errs.E(errs.Malformed, "%s must be a JSON object", key)
-			}
-			return &errs.Error{Kind: errs.Invalid, Message: field + " has the wrong type",
-				Fields: map[string][]string{field: {"has the wrong type (got " + te.Value + ")"}}}
+	if len(bytes.TrimSpace(inner)) == 0 || bytes.TrimSpace(inner)[0] != '{' {
+		return errs.E(errs.Malformed, "%s must be a JSON object", key)
+	}
+	return unmarshalFields(inner, v)
+}
+
+// DecodeObject reads a bare JSON object body into v, for the endpoints that
+// take one (inventory_levels/set.json and friends), with DecodeEnvelope's
+// rules.
+func DecodeObject(c *gin.Context, v any) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' {
+		return errs.E(errs.Malformed, "request body must be a JSON object")
+	}
+	return unmarshalFields(body, v)
+}
+
+// readBody reads a write's body: at most 2 MiB, and no NUL characters
+// (PostgreSQL text cannot hold them).
+func readBody(c *gin.Context) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, 2<<20))
+	if err != nil {
+		return nil, errs.E(errs.Malformed, "request body is larger than 2 MiB")
+	}
+	if bytes.Contains(body, []byte(`\u0000`)) {
+		return nil, errs.E(errs.Malformed, "request body must not contain NUL (\\u0000) characters")
+	}
+	return body, nil
+}
+
+// unmarshalFields decodes a JSON object into v, naming a field of the wrong
+// type.
+func unmarshalFields(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+			return &errs.Error{Kind: errs.Invalid, Message: te.Field + " has the wrong type",
+				Fields: map[string][]string{te.Field: {"has the wrong type (got " + te.Value + ")"}}}
 		}
 		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}

@@ -1,11 +1,9 @@
 package inventory
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -23,9 +21,8 @@ import (
 
 // Request limits, as Shopify has them.
 const (
-	maxItemIDs   = 100 // ids of inventory_items.json
-	maxLevelIDs  = 50  // inventory_item_ids and location_ids of inventory_levels.json
-	maxBodyBytes = 64 << 10
+	maxItemIDs  = 100 // ids of inventory_items.json
+	maxLevelIDs = 50  // inventory_item_ids and location_ids of inventory_levels.json
 )
 
 // AdminRoutes mounts the location, inventory item and inventory level
@@ -257,34 +254,6 @@ func (r levelRequest) toChange(quantity, actor string) (Change, error) {
 	return ch, nil
 }
 
-// decodeObject reads a bare JSON object body into v, as apps.DecodeEnvelope
-// reads an envelope's contents: fields we do not have are ignored.
-//
-// Errors: Malformed (not JSON, not an object, too large), Invalid (a field
-// of the wrong type, named).
-func decodeObject(c *gin.Context, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
-	if err != nil {
-		return errs.E(errs.Malformed, "request body is larger than %d KiB", maxBodyBytes>>10)
-	}
-	return unmarshalObject(body, v)
-}
-
-func unmarshalObject(body []byte, v any) error {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' {
-		return errs.E(errs.Malformed, "request body must be a JSON object")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-			return &errs.Error{Kind: errs.Invalid, Message: te.Field + " has the wrong type",
-				Fields: map[string][]string{te.Field: {"has the wrong type (got " + te.Value + ")"}}}
-		}
-		return errs.E(errs.Malformed, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return nil
-}
-
 // --- location handlers ---------------------------------------------------------
 
 func (s *Service) listLocations(c *gin.Context) error {
@@ -499,7 +468,7 @@ func (s *Service) listLevels(c *gin.Context) error {
 // decodeChange reads the body of a level write; quantity as for toChange.
 func decodeChange(c *gin.Context, quantity string) (Change, error) {
 	var req levelRequest
-	if err := decodeObject(c, &req); err != nil {
+	if err := apps.DecodeObject(c, &req); err != nil {
 		return Change{}, err
 	}
 	return req.toChange(quantity, apps.PrincipalOf(c).Token.Subject())

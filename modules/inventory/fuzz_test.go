@@ -49,7 +49,7 @@ func FuzzLevelBody(f *testing.F) {
 			c, _ := gin.CreateTestContext(httptest.NewRecorder())
 			c.Request = httptest.NewRequest("POST", "/admin/api/2025-01/inventory_levels/set.json", strings.NewReader(body))
 			var req levelRequest
-			if !check("decode", decodeObject(c, &req)) {
+			if !check("decode", apps.DecodeObject(c, &req)) {
 				continue
 			}
 			ch, err := req.toChange(quantity, "token:1")
