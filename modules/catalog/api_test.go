@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -220,22 +219,6 @@ func TestUpdateAndDeleteProduct(t *testing.T) {
 	}
 }
 
-var linkRel = regexp.MustCompile(`<([^>]+)>; rel="(next|previous)"`)
-
-// links returns the page URLs of a Link header by rel, as paths with query.
-func links(t *testing.T, header string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, m := range linkRel.FindAllStringSubmatch(header, -1) {
-		u, err := url.Parse(m[1])
-		if err != nil {
-			t.Fatalf("Link %q: %v", header, err)
-		}
-		out[m[2]] = u.RequestURI()
-	}
-	return out
-}
-
 func titlesOf(t *testing.T, r appstest.Response) []string {
 	t.Helper()
 	var out []string
@@ -259,17 +242,17 @@ func TestListPaginationAndFilters(t *testing.T) {
 	}
 
 	r := h.Do(st, tok, "GET", "/products.json?limit=3", "")
-	l := links(t, r.Header.Get("Link"))
+	l := r.Links(t)
 	if got := titlesOf(t, r); !slices.Equal(got, []string{"P1", "P2", "P3"}) || l["next"] == "" || l["previous"] != "" {
 		t.Fatalf("page 1 = %v, links %v; want P1-P3 and only a next link", got, l)
 	}
 	r2 := h.Do(st, tok, "GET", l["next"], "")
-	l2 := links(t, r2.Header.Get("Link"))
+	l2 := r2.Links(t)
 	if got := titlesOf(t, r2); !slices.Equal(got, []string{"P4", "P5", "P6"}) || l2["next"] == "" || l2["previous"] == "" {
 		t.Fatalf("page 2 = %v, links %v; want P4-P6 with next and previous", got, l2)
 	}
 	r3 := h.Do(st, tok, "GET", l2["next"], "")
-	l3 := links(t, r3.Header.Get("Link"))
+	l3 := r3.Links(t)
 	if got := titlesOf(t, r3); !slices.Equal(got, []string{"P7"}) || l3["next"] != "" || l3["previous"] == "" {
 		t.Fatalf("page 3 = %v, links %v; want P7 with only a previous link", got, l3)
 	}
@@ -277,7 +260,7 @@ func TestListPaginationAndFilters(t *testing.T) {
 	if got := titlesOf(t, back); !slices.Equal(got, []string{"P4", "P5", "P6"}) {
 		t.Errorf("previous of page 3 = %v, want P4-P6", got)
 	}
-	if lb := links(t, back.Header.Get("Link")); lb["previous"] == "" || lb["next"] == "" {
+	if lb := back.Links(t); lb["previous"] == "" || lb["next"] == "" {
 		t.Errorf("previous page's links = %v, want both", lb)
 	}
 
@@ -286,7 +269,7 @@ func TestListPaginationAndFilters(t *testing.T) {
 	if got := titlesOf(t, r); !slices.Equal(got, []string{"P1", "P2"}) {
 		t.Errorf("status=active page 1 = %v", got)
 	}
-	if got := titlesOf(t, h.Do(st, tok, "GET", links(t, r.Header.Get("Link"))["next"], "")); !slices.Equal(got, []string{"P4", "P5"}) {
+	if got := titlesOf(t, h.Do(st, tok, "GET", r.Links(t)["next"], "")); !slices.Equal(got, []string{"P4", "P5"}) {
 		t.Errorf("status=active page 2 = %v, want P4 P5 (the filter carried over)", got)
 	}
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -267,7 +266,7 @@ func TestSearchCustomers(t *testing.T) {
 	if got := emails(t, r); !slices.Equal(got, []string{"ann.lee@example.com", "cat@example.com"}) {
 		t.Fatalf("search example limit 2 = %v", got)
 	}
-	next := links(t, r.Header.Get("Link"))["next"]
+	next := r.Links(t)["next"]
 	if !strings.Contains(next, "/customers/search.json?") {
 		t.Fatalf("search next link = %q, want one to search.json", next)
 	}
@@ -408,22 +407,6 @@ func TestAddresses(t *testing.T) {
 	}
 }
 
-var linkRel = regexp.MustCompile(`<([^>]+)>; rel="(next|previous)"`)
-
-// links returns the page URLs of a Link header by rel, as paths with query.
-func links(t *testing.T, header string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for _, m := range linkRel.FindAllStringSubmatch(header, -1) {
-		u, err := url.Parse(m[1])
-		if err != nil {
-			t.Fatalf("Link %q: %v", header, err)
-		}
-		out[m[2]] = u.RequestURI()
-	}
-	return out
-}
-
 func TestListPaginationAndFilters(t *testing.T) {
 	h := newHarness(t)
 	st := h.Store("customers-list")
@@ -433,17 +416,17 @@ func TestListPaginationAndFilters(t *testing.T) {
 		ids = append(ids, id(create(t, h, st, tok, fmt.Sprintf(`{"customer":{"email":"c%d@example.com"}}`, i))))
 	}
 	r := h.Do(st, tok, "GET", "/customers.json?limit=3", "")
-	l := links(t, r.Header.Get("Link"))
+	l := r.Links(t)
 	if got := emails(t, r); !slices.Equal(got, []string{"c1@example.com", "c2@example.com", "c3@example.com"}) || l["next"] == "" || l["previous"] != "" {
 		t.Fatalf("page 1 = %v, links %v; want c1-c3 and only a next link", got, l)
 	}
 	r2 := h.Do(st, tok, "GET", l["next"], "")
-	l2 := links(t, r2.Header.Get("Link"))
+	l2 := r2.Links(t)
 	if got := emails(t, r2); !slices.Equal(got, []string{"c4@example.com", "c5@example.com", "c6@example.com"}) || l2["next"] == "" || l2["previous"] == "" {
 		t.Fatalf("page 2 = %v, links %v; want c4-c6 with next and previous", got, l2)
 	}
 	r3 := h.Do(st, tok, "GET", l2["next"], "")
-	l3 := links(t, r3.Header.Get("Link"))
+	l3 := r3.Links(t)
 	if got := emails(t, r3); !slices.Equal(got, []string{"c7@example.com"}) || l3["next"] != "" || l3["previous"] == "" {
 		t.Fatalf("page 3 = %v, links %v; want c7 with only a previous link", got, l3)
 	}
@@ -451,11 +434,11 @@ func TestListPaginationAndFilters(t *testing.T) {
 	if got := emails(t, back); !slices.Equal(got, []string{"c4@example.com", "c5@example.com", "c6@example.com"}) {
 		t.Errorf("previous of page 3 = %v, want c4-c6", got)
 	}
-	if lb := links(t, back.Header.Get("Link")); lb["previous"] == "" || lb["next"] == "" {
+	if lb := back.Links(t); lb["previous"] == "" || lb["next"] == "" {
 		t.Errorf("previous page's links = %v, want both", lb)
 	}
-	back1 := h.Do(st, tok, "GET", links(t, back.Header.Get("Link"))["previous"], "")
-	if lb := links(t, back1.Header.Get("Link")); !slices.Equal(emails(t, back1), []string{"c1@example.com", "c2@example.com", "c3@example.com"}) || lb["previous"] != "" || lb["next"] == "" {
+	back1 := h.Do(st, tok, "GET", back.Links(t)["previous"], "")
+	if lb := back1.Links(t); !slices.Equal(emails(t, back1), []string{"c1@example.com", "c2@example.com", "c3@example.com"}) || lb["previous"] != "" || lb["next"] == "" {
 		t.Errorf("back to page 1 = %v, links %v; want c1-c3 and only a next link", emails(t, back1), lb)
 	}
 
@@ -464,7 +447,7 @@ func TestListPaginationAndFilters(t *testing.T) {
 	if got := emails(t, r); !slices.Equal(got, []string{"c2@example.com", "c4@example.com"}) {
 		t.Errorf("ids page 1 = %v", got)
 	}
-	if got := emails(t, h.Do(st, tok, "GET", links(t, r.Header.Get("Link"))["next"], "")); !slices.Equal(got, []string{"c7@example.com"}) {
+	if got := emails(t, h.Do(st, tok, "GET", r.Links(t)["next"], "")); !slices.Equal(got, []string{"c7@example.com"}) {
 		t.Errorf("ids page 2 = %v, want c7 (the filter carried over)", got)
 	}
 
@@ -491,7 +474,7 @@ func TestListPaginationAndFilters(t *testing.T) {
 	if len(c) != 2 || c["email"] != "c1@example.com" {
 		t.Errorf("fields=id,email gave %v, want only id and email", c)
 	}
-	if next := links(t, r.Header.Get("Link"))["next"]; !strings.Contains(next, "fields=id%2Cemail") {
+	if next := r.Links(t)["next"]; !strings.Contains(next, "fields=id%2Cemail") {
 		t.Errorf("next link %q does not keep fields", next)
 	}
 	r = h.Do(st, tok, "GET", fmt.Sprintf("/customers/%d.json?fields=email,state", ids[0]), "")

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -126,3 +128,20 @@ func (h *Harness) Do(st *tenant.Tenant, token, method, path, body string, header
 
 // URL is the server's base URL, for following Link headers.
 func (h *Harness) URL() string { return h.srv.URL }
+
+var linkRel = regexp.MustCompile(`<([^>]+)>; rel="(next|previous)"`)
+
+// Links returns the response's Link header pages by rel ("next",
+// "previous"), each as a path with its query, ready for Do.
+func (r Response) Links(t testing.TB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, m := range linkRel.FindAllStringSubmatch(r.Header.Get("Link"), -1) {
+		u, err := url.Parse(m[1])
+		if err != nil {
+			t.Fatalf("Link %q: %v", r.Header.Get("Link"), err)
+		}
+		out[m[2]] = u.RequestURI()
+	}
+	return out
+}
