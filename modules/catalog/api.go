@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
+	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/internal/rbac"
 	"github.com/storefleet/storefleet/modules/apps"
 )
@@ -460,7 +462,7 @@ func (s *Service) listVariants(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	q, _, err := parseListQuery(c.Request.URL.Query(), false)
+	q, paged, err := parseListQuery(c.Request.URL.Query(), false)
 	if err != nil {
 		return err
 	}
@@ -473,11 +475,25 @@ func (s *Service) listVariants(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out := []variantJSON{}
-	for _, v := range p.Variants {
-		if v.ID > q.After && len(out) < q.Limit {
-			out = append(out, toVariantJSON(v, cur))
-		}
+	// A list pages in id order, as Shopify's lists do (since_id, page_info);
+	// a product's own JSON shows its variants by position.
+	vs := slices.Clone(p.Variants)
+	slices.SortFunc(vs, func(a, b Variant) int { return cmp.Compare(a.ID, b.ID) })
+	vs = slices.DeleteFunc(vs, func(v Variant) bool {
+		return (q.After != 0 && v.ID <= q.After) || (q.Before != 0 && v.ID >= q.Before)
+	})
+	if q.Before != 0 { // the page and one more, nearest the cursor
+		vs = vs[max(0, len(vs)-(q.Limit+1)):]
+	} else {
+		vs = vs[:min(len(vs), q.Limit+1)]
+	}
+	vs, more := pg.TrimPage(vs, q.Limit, q.Before != 0)
+	if len(vs) > 0 {
+		apps.SetLinks(c, q.filters(), q.Limit, vs[0].ID, vs[len(vs)-1].ID, q.Before != 0, more, paged)
+	}
+	out := make([]variantJSON, len(vs))
+	for i, v := range vs {
+		out[i] = toVariantJSON(v, cur)
 	}
 	c.JSON(http.StatusOK, gin.H{"variants": out})
 	return nil

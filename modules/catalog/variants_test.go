@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/storefleet/storefleet/modules/apps/appstest"
 )
 
 func TestVariantResources(t *testing.T) {
@@ -98,5 +100,42 @@ func TestVariantResources(t *testing.T) {
 	}
 	if r := h.Do(st, tok, "GET", fmt.Sprintf("/variants/%d.json", remaining), ""); !strings.Contains(r.Body, `"price":"7.00"`) {
 		t.Errorf("a's variant after b's attempts = %s, want it unchanged at 7.00", r.Body)
+	}
+}
+
+// TestVariantPages: a product's variants page by id with Link headers, as
+// Shopify clients follow them (a product may have more variants than a page).
+func TestVariantPages(t *testing.T) {
+	h := newHarness(t)
+	st := h.Store("catalog-variant-pages")
+	tok := h.Token(st, "write_products")
+	p := create(t, h, st, tok, `{"product":{"title":"Five","options":[{"name":"N"}],"variants":[{"option1":"1"},{"option1":"2"},{"option1":"3"},{"option1":"4"},{"option1":"5"}]}}`)
+	titles := func(r appstest.Response) string {
+		var out []string
+		for _, v := range r.JSON(t)["variants"].([]any) {
+			out = append(out, v.(map[string]any)["title"].(string))
+		}
+		return strings.Join(out, ",")
+	}
+	r := h.Do(st, tok, "GET", fmt.Sprintf("/products/%d/variants.json?limit=2", id(p)), "")
+	l := r.Links(t)
+	if titles(r) != "1,2" || l["next"] == "" || l["previous"] != "" {
+		t.Fatalf("page 1 = %s %v, want 1,2 with only next", titles(r), l)
+	}
+	r2 := h.Do(st, tok, "GET", l["next"], "")
+	l2 := r2.Links(t)
+	if titles(r2) != "3,4" || l2["next"] == "" || l2["previous"] == "" {
+		t.Fatalf("page 2 = %s %v, want 3,4 with both links", titles(r2), l2)
+	}
+	r3 := h.Do(st, tok, "GET", l2["next"], "")
+	l3 := r3.Links(t)
+	if titles(r3) != "5" || l3["next"] != "" || l3["previous"] == "" {
+		t.Fatalf("page 3 = %s %v, want 5 with only previous", titles(r3), l3)
+	}
+	if back := h.Do(st, tok, "GET", l3["previous"], ""); titles(back) != "3,4" {
+		t.Errorf("previous of page 3 = %s, want 3,4", titles(back))
+	}
+	if all := h.Do(st, tok, "GET", fmt.Sprintf("/products/%d/variants.json", id(p)), ""); titles(all) != "1,2,3,4,5" || all.Header.Get("Link") != "" {
+		t.Errorf("default page = %s (Link %q), want all five and no Link", titles(all), all.Header.Get("Link"))
 	}
 }
