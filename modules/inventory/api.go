@@ -449,18 +449,36 @@ func writeLevel(c *gin.Context, status int, l Level) error {
 func (s *Service) listLevels(c *gin.Context) error {
 	v := c.Request.URL.Query()
 	f := errs.Fields{}
-	q := LevelQuery{Limit: apps.ParseLimit(f, v), ItemIDs: parseIDs(f, v, "inventory_item_ids", maxLevelIDs),
-		LocationIDs: parseIDs(f, v, "location_ids", maxLevelIDs)}
+	var q LevelQuery
+	if v.Get("page_info") != "" {
+		// A next page: the filters and the (item, location) it starts
+		// after come from the cursor.
+		limit := apps.ParseLimit(f, v)
+		q.AfterItem, _ = apps.PageInfo(f, v, &q)
+		q.Limit = limit
+	} else {
+		q = LevelQuery{Limit: apps.ParseLimit(f, v), ItemIDs: parseIDs(f, v, "inventory_item_ids", maxLevelIDs),
+			LocationIDs: parseIDs(f, v, "location_ids", maxLevelIDs)}
+	}
 	if len(q.ItemIDs) == 0 && len(q.LocationIDs) == 0 && len(f) == 0 {
 		f.Add("inventory_item_ids", "or location_ids is required")
 	}
-	refusePageInfo(f, v)
+	if len(q.ItemIDs) > maxLevelIDs || len(q.LocationIDs) > maxLevelIDs {
+		f.Add("page_info", "is invalid; use the link from the previous response as it is")
+	}
 	if err := f.Err(); err != nil {
 		return apps.Malformed(err)
 	}
-	ls, err := s.Levels(c.Request.Context(), apps.PrincipalOf(c).Store, q)
+	ls, more, err := s.Levels(c.Request.Context(), apps.PrincipalOf(c).Store, q)
 	if err != nil {
 		return err
+	}
+	if more {
+		// Forward only: each page links to the next, as far as it goes.
+		last := ls[len(ls)-1]
+		next := q
+		next.AfterLocation = last.LocationID
+		apps.SetLinks(c, next, q.Limit, 0, last.ItemID, false, true, false)
 	}
 	return writeLevels(c, ls)
 }

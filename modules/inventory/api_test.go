@@ -498,3 +498,36 @@ func TestEnsureItemsAndQuantities(t *testing.T) {
 		return err
 	})
 }
+
+// TestLevelPages: more levels than a page follow Link headers to the end,
+// none lost or repeated.
+func TestLevelPages(t *testing.T) {
+	h := appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{inventory.NewService(db)} })
+	st := h.Store("inventory-pages")
+	tok := h.Token(st, "write_inventory")
+	loc := int64(h.Do(st, tok, "GET", "/locations.json", "").JSON(t)["locations"].([]any)[0].(map[string]any)["id"].(float64))
+	var ids []string
+	for item := int64(101); item <= 105; item++ {
+		if r := h.Do(st, tok, "POST", "/inventory_levels/set.json", fmt.Sprintf(`{"location_id":%d,"inventory_item_id":%d,"available":%d}`, loc, item, item)); r.Status != 200 {
+			t.Fatalf("set = %d %s", r.Status, r.Body)
+		}
+		ids = append(ids, fmt.Sprint(item))
+	}
+	path := "/inventory_levels.json?limit=2&inventory_item_ids=" + strings.Join(ids, ",")
+	var seen []string
+	for range 10 {
+		r := h.Do(st, tok, "GET", path, "")
+		if r.Status != 200 {
+			t.Fatalf("GET %s = %d %s", path, r.Status, r.Body)
+		}
+		for _, l := range r.JSON(t)["inventory_levels"].([]any) {
+			seen = append(seen, fmt.Sprint(l.(map[string]any)["inventory_item_id"]))
+		}
+		if path = r.Links(t)["next"]; path == "" {
+			break
+		}
+	}
+	if strings.Join(seen, ",") != strings.Join(ids, ",") {
+		t.Errorf("levels over all pages = %v, want %v once each", seen, ids)
+	}
+}

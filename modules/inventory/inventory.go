@@ -181,20 +181,31 @@ func (s *Service) Adjustments(ctx context.Context, t *tenant.Tenant, id int64, l
 // least one of the two lists is given), Limit at most, in item then
 // location order.
 type LevelQuery struct {
-	ItemIDs     []int64
-	LocationIDs []int64
-	Limit       int
+	ItemIDs     []int64 `json:"i,omitempty"`
+	LocationIDs []int64 `json:"l,omitempty"`
+	Limit       int     `json:"-"`
+	// The page starts after (AfterItem, AfterLocation), in the list's
+	// (inventory_item_id, location_id) order.
+	AfterItem     int64 `json:"-"`
+	AfterLocation int64 `json:"al,omitempty"`
 }
 
-// Levels lists store t's levels that q selects.
-func (s *Service) Levels(ctx context.Context, t *tenant.Tenant, q LevelQuery) ([]Level, error) {
+// Levels lists store t's levels that q selects, in (item, location) order,
+// and whether more follow.
+func (s *Service) Levels(ctx context.Context, t *tenant.Tenant, q LevelQuery) ([]Level, bool, error) {
 	var ls []Level
 	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		page := q
+		page.Limit = q.Limit + 1
 		var err error
-		ls, err = findLevels(tx, q)
+		ls, err = findLevels(tx, page)
 		return err
 	})
-	return ls, err
+	more := len(ls) > q.Limit
+	if more {
+		ls = ls[:q.Limit]
+	}
+	return ls, more, err
 }
 
 // Connect stocks ch's item at ch's location in store t, at 0 available,

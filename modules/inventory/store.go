@@ -181,6 +181,10 @@ func findLevels(tx *gorm.DB, f LevelQuery) ([]Level, error) {
 		where += " AND location_id IN ?"
 		args = append(args, f.LocationIDs)
 	}
+	if f.AfterItem != 0 {
+		where += " AND (inventory_item_id, location_id) > (?, ?)"
+		args = append(args, f.AfterItem, f.AfterLocation)
+	}
 	args = append(args, f.Limit)
 	var rows []levelRow
 	err := tx.Raw(`SELECT `+levelColumns+` FROM inventory_levels WHERE `+where+` ORDER BY inventory_item_id, location_id LIMIT ?`, args...).Scan(&rows).Error
