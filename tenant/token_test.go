@@ -38,7 +38,7 @@ func TestTokens(t *testing.T) {
 		secret string
 	}{
 		"other store":    {b, secret},
-		"wrong secret":   {a, secret[:len(secret)-1] + "0"},
+		"wrong secret":   {a, secret[:len(secret)-1] + otherHexDigit(secret[len(secret)-1])},
 		"no prefix":      {a, strings.TrimPrefix(secret, tokenPrefix)},
 		"empty":          {a, ""},
 		"very long":      {a, tokenPrefix + strings.Repeat("a", 10_000)},
@@ -131,4 +131,13 @@ func TestOwnerIsAssigned(t *testing.T) {
 	if ok, _ := access.Allowed(rbac.Account(int64(acct.ID)), rbac.Store(int64(tn.ID)), "products", rbac.Read); ok {
 		t.Errorf("owner of a deleted store still holds its role")
 	}
+}
+
+// otherHexDigit is a hex digit other than d, so a changed secret is
+// always wrong.
+func otherHexDigit(d byte) string {
+	if d == '0' {
+		return "1"
+	}
+	return "0"
 }
