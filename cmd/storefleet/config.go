@@ -35,6 +35,8 @@ type config struct {
 	APIBucket       int           `env:"API_RATE_BUCKET" envDefault:"40" help:"Admin API: requests a token's bucket holds (Shopify's leaky bucket)"`
 	APILeak         float64       `env:"API_RATE_LEAK" envDefault:"2" help:"Admin API: requests per second a token's bucket drains"`
 	AccessReload    time.Duration `env:"ACCESS_RELOAD_INTERVAL" envDefault:"5m" help:"how often each process reloads the whole access policy (changes also arrive at once through Redis)"`
+	BlobURL         string        `env:"BLOB_URL" envDefault:"file://./.data/blobs" help:"where files (product images) are kept: a local folder (file://…) or an S3-compatible bucket (s3://bucket?region=…&endpoint=…, credentials from the AWS environment)"`
+	AllowPrivate    bool          `env:"ALLOW_PRIVATE_URLS" envDefault:"false" help:"let merchant-given URLs (image sources) reach loopback and private addresses: for local development and tests only"`
 
 	// Derived in load.
 	urls     tenant.URLs

@@ -35,7 +35,7 @@ func devCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command
 			if err := migrateAll(ctx, d, stdout, stderr); err != nil {
 				return err
 			}
-			if err := ensureDemo(ctx, d.db, stdout, stderr); err != nil {
+			if err := ensureDemo(ctx, d, stdout, stderr); err != nil {
 				return fmt.Errorf("demo store: %w", err)
 			}
 			fmt.Fprintf(stdout, "\nStorefleet is running.\n  Dashboard:  %s\n  Demo store: %s\n  Demo login: %s / %s\n\n",
@@ -52,18 +52,46 @@ var demoProducts []byte
 
 // ensureDemo creates the demo store and its owner unless they exist, and
 // gives the store the demo catalog while it has no products.
-func ensureDemo(ctx context.Context, db *tenant.DB, stdout, stderr io.Writer) error {
-	t, err := db.TenantBySlug(ctx, demoSlug)
+func ensureDemo(ctx context.Context, d *deps, stdout, stderr io.Writer) error {
+	t, err := d.db.TenantBySlug(ctx, demoSlug)
 	if errs.Is(err, errs.NotFound) {
-		t, err = createStore(ctx, db, demoEmail, demoPassword, tenant.NewStore{Slug: demoSlug, Name: demoName, Email: demoEmail})
+		t, err = createStore(ctx, d.db, demoEmail, demoPassword, tenant.NewStore{Slug: demoSlug, Name: demoName, Email: demoEmail})
 	}
 	if err != nil {
 		return err
 	}
-	svc := catalog.NewService(db)
+	svc := d.catalog()
 	n, err := svc.CountProducts(ctx, t, catalog.Query{})
 	if err != nil || n > 0 {
 		return err
 	}
-	return importProducts(ctx, svc, t, bytes.NewReader(demoProducts), false, stdout, stderr)
+	if err := importProducts(ctx, svc, t, bytes.NewReader(demoProducts), false, stdout, stderr); err != nil {
+		return err
+	}
+	return drawDemoPictures(ctx, svc, t, stderr)
+}
+
+// drawDemoPictures gives each of the demo store's products without images
+// two drawn pictures: its packaging, and a close view.
+func drawDemoPictures(ctx context.Context, svc *catalog.Service, t *tenant.Tenant, stderr io.Writer) error {
+	ps, _, err := svc.Products(ctx, t, catalog.Query{Limit: 250})
+	if err != nil {
+		return err
+	}
+	show := progressReporter(stderr, "drawing product pictures")
+	for i, p := range ps {
+		if len(p.Images) == 0 {
+			pics, err := productArt(p.Title, p.Vendor, p.ProductType, p.Handle)
+			if err != nil {
+				return err
+			}
+			for k, alt := range []string{p.Title, p.Title + ", close up"} {
+				if _, err := svc.CreateImage(ctx, t, p.ID, catalog.ImageInput{Attachment: pics[k], Alt: &alt}); err != nil {
+					return fmt.Errorf("picture of %s: %w", p.Handle, err)
+				}
+			}
+		}
+		show(tenant.Progress{Total: len(ps), Done: i + 1})
+	}
+	return nil
 }

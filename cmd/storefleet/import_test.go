@@ -62,7 +62,7 @@ func TestEnsureDemoIsIdempotent(t *testing.T) {
 	}
 	var out bytes.Buffer
 	for range 2 {
-		if err := ensureDemo(context.Background(), d.db, &out, &bytes.Buffer{}); err != nil {
+		if err := ensureDemo(context.Background(), d, &out, &bytes.Buffer{}); err != nil {
 			t.Fatalf("ensureDemo = %v", err)
 		}
 	}
@@ -70,8 +70,30 @@ func TestEnsureDemoIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _ := catalog.NewService(d.db).CountProducts(context.Background(), st, catalog.Query{})
+	n, _ := d.catalog().CountProducts(context.Background(), st, catalog.Query{})
 	if n != 32 || strings.Count(out.String(), "32 created") != 1 {
 		t.Errorf("after ensureDemo twice: %d products, output %q; want 32, imported once", n, out.String())
+	}
+	// A catalog a shopper can browse: every product pictured twice, stock on
+	// most variants, some low, some sold out.
+	ps, _, err := d.catalog().Products(context.Background(), st, catalog.Query{Limit: 250})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stocked, soldOut := 0, 0
+	for _, p := range ps {
+		if len(p.Images) != 2 || p.Images[0].Width != artSize {
+			t.Errorf("demo product %s has images %+v, want two %d² pictures", p.Handle, p.Images, artSize)
+		}
+		for _, v := range p.Variants {
+			if v.InventoryQuantity > 0 {
+				stocked++
+			} else {
+				soldOut++
+			}
+		}
+	}
+	if stocked < 3*soldOut || soldOut == 0 {
+		t.Errorf("demo stock: %d variants in stock, %d sold out; want most in stock and a few sold out", stocked, soldOut)
 	}
 }

@@ -4,6 +4,10 @@
 package main
 
 import (
+	"github.com/storefleet/storefleet/internal/blob"
+	"github.com/storefleet/storefleet/internal/safehttp"
+	"github.com/storefleet/storefleet/modules/catalog"
+
 	"context"
 	"errors"
 	"fmt"
@@ -58,10 +62,11 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 // deps are what most commands need: configuration, a logger, Redis, and the
 // control plane.
 type deps struct {
-	cfg config
-	log *slog.Logger
-	rdb *redis.Client
-	db  *tenant.DB
+	cfg    config
+	log    *slog.Logger
+	rdb    *redis.Client
+	db     *tenant.DB
+	bucket *blob.Bucket
 }
 
 // openDeps loads the configuration and connects to PostgreSQL and Redis.
@@ -89,11 +94,26 @@ func openDeps(ctx context.Context, getenv func(string) string, stderr io.Writer)
 		rdb.Close()
 		return nil, fmt.Errorf("%w (is it running? `make services` starts one)", err)
 	}
-	return &deps{cfg: cfg, log: log, rdb: rdb, db: db}, nil
+	bucket, err := blob.Open(ctx, cfg.BlobURL)
+	if err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("BLOB_URL: %w", err)
+	}
+	return &deps{cfg: cfg, log: log, rdb: rdb, db: db, bucket: bucket}, nil
 }
 
 func (d *deps) Close() error {
-	return errors.Join(d.db.Close(), d.rdb.Close())
+	return errors.Join(d.bucket.Close(), d.db.Close(), d.rdb.Close())
+}
+
+// catalog is the catalog service, with images in the configured bucket.
+func (d *deps) catalog() *catalog.Service {
+	return catalog.NewService(d.db, catalog.Files{
+		Bucket: d.bucket,
+		Fetch:  safehttp.NewClient(safehttp.Options{AllowPrivate: d.cfg.AllowPrivate, Timeout: time.Minute}),
+		URLs:   d.cfg.urls,
+	})
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {

@@ -30,12 +30,25 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	gin.SetMode(gin.ReleaseMode) // as run does
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "storefleet-blobs-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	blobDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// blobDir holds the files of every server the tests start; store ids never
+// repeat, so neither do their folders.
+var blobDir string
 
 // envFor returns a getenv for dbURL, the test Redis and extra settings.
 func envFor(dbURL string, extra ...string) func(string) string {
-	m := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(), "HTTP_ADDR": "127.0.0.1:0"}
+	m := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(), "HTTP_ADDR": "127.0.0.1:0",
+		"BLOB_URL": "file://" + blobDir, "ALLOW_PRIVATE_URLS": "true"}
 	for i := 0; i+1 < len(extra); i += 2 {
 		m[extra[i]] = extra[i+1]
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -22,18 +23,21 @@ import (
 
 const apiPrefix = "/admin/api/2025-01"
 
+// onePixelPNG is a 1×1 PNG in base64.
+const onePixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
 // TestOpenAPIDescribesTheAPI holds the served OpenAPI document to the
 // server: it is valid, every routed Admin API endpoint is in it, and real
 // responses (successes and errors) validate against it.
 func TestOpenAPIDescribesTheAPI(t *testing.T) {
-	url := testenv.Database(t)
-	s := startServer(t, url, "API_RATE_BUCKET", "1000") // the scenario is longer than one bucket
+	dbURL := testenv.Database(t)
+	s := startServer(t, dbURL, "API_RATE_BUCKET", "1000") // the scenario is longer than one bucket
 	ctx := context.Background()
 	if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: "spec-shop", Name: "Spec Shop"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	tok := mintToken(t, url, "spec-shop", "write_products,read_orders,write_customers,write_inventory")
-	readOnly := mintToken(t, url, "spec-shop", "read_products")
+	tok := mintToken(t, dbURL, "spec-shop", "write_products,read_orders,write_customers,write_inventory")
+	readOnly := mintToken(t, dbURL, "spec-shop", "read_products")
 
 	// The served document is valid OpenAPI 3.
 	r := s.do(t, "GET", "spec-shop.localhost", "/admin/api/openapi.json", "")
@@ -106,6 +110,20 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	v := idOf(call(tok, "POST", fmt.Sprintf("/products/%d/variants.json", p), `{"variant":{"option1":"L","price":"9"}}`, 201), "variant")
 	call(tok, "GET", fmt.Sprintf("/variants/%d.json", v), "", 200)
 	call(tok, "PUT", fmt.Sprintf("/variants/%d.json", v), `{"variant":{"price":"9.50"}}`, 200)
+	img := call(tok, "POST", fmt.Sprintf("/products/%d/images.json", p), `{"image":{"attachment":"`+onePixelPNG+`","alt":"Spec"}}`, 200)["image"].(map[string]any)
+	im := int64(img["id"].(float64))
+	call(tok, "GET", fmt.Sprintf("/products/%d/images.json", p), "", 200)
+	call(tok, "GET", fmt.Sprintf("/products/%d/images/count.json", p), "", 200)
+	call(tok, "GET", fmt.Sprintf("/products/%d/images/%d.json", p, im), "", 200)
+	call(tok, "PUT", fmt.Sprintf("/products/%d/images/%d.json", p, im), fmt.Sprintf(`{"image":{"variant_ids":[%d]}}`, v), 200)
+	call(tok, "GET", fmt.Sprintf("/products/%d.json", p), "", 200)
+	call(tok, "POST", fmt.Sprintf("/products/%d/images.json", p), `{"image":{"attachment":"aGVsbG8="}}`, 422)
+	// The src serves the picture on the store's host, cacheable for good.
+	src, _ := url.Parse(img["src"].(string))
+	if r := s.do(t, "GET", "spec-shop.localhost", src.Path, ""); r.status != 200 || r.header.Get("Content-Type") != "image/png" || !strings.Contains(r.header.Get("Cache-Control"), "immutable") {
+		t.Errorf("GET %s = %d %v, want 200 image/png, immutable", src.Path, r.status, r.header)
+	}
+	call(tok, "DELETE", fmt.Sprintf("/products/%d/images/%d.json", p, im), "", 200)
 	loc := idOf(call(tok, "GET", "/locations.json", "", 200)["locations"].([]any)[0].(map[string]any), "")
 	call(tok, "GET", "/locations/count.json", "", 200)
 	call(tok, "GET", fmt.Sprintf("/locations/%d.json", loc), "", 200)

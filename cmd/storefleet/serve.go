@@ -21,7 +21,6 @@ import (
 	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/modules/apps"
-	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/modules/customers"
 	"github.com/storefleet/storefleet/modules/inventory"
 	"github.com/storefleet/storefleet/modules/shop"
@@ -118,7 +117,15 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	// A store's host: the Admin API behind its gate, the storefront for the rest.
 	store := gin.New()
 	gate := apps.NewGate(db, ratelimit.New(d.rdb), ratelimit.Bucket{Capacity: d.cfg.APIBucket, Leak: d.cfg.APILeak}, log)
-	gate.Mount(store, shop.NewService(db, urls), catalog.NewService(db), inventory.NewService(db), customers.NewService(db), webhooks.NewService(db))
+	cat := d.catalog()
+	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db))
+	store.GET("/cdn/shop/products/:file", func(c *gin.Context) {
+		t := tenant.FromContext(c.Request.Context())
+		if err := cat.ServeImage(c.Writer, c.Request, t, c.Param("file")); err != nil {
+			log.ErrorContext(c.Request.Context(), "serve image", "err", err)
+			c.Status(http.StatusInternalServerError)
+		}
+	})
 	front := storefront.New(db, log)
 	store.NoRoute(func(c *gin.Context) {
 		if c.Request.URL.Path == "/admin" || strings.HasPrefix(c.Request.URL.Path, "/admin/") {

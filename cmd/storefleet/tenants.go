@@ -167,7 +167,7 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 				return err
 			}
 			defer f.Close()
-			return importProducts(ctx, catalog.NewService(d.db), t, f, overwrite, stdout, stderr)
+			return importProducts(ctx, d.catalog(), t, f, overwrite, stdout, stderr)
 		}),
 	}
 	importCmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace products whose handle already exists")
@@ -191,7 +191,7 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 				defer f.Close()
 				w = f
 			}
-			n, err := catalog.NewService(d.db).ExportCSV(ctx, t, w)
+			n, err := d.catalog().ExportCSV(ctx, t, w)
 			if err != nil {
 				return err
 			}
@@ -212,18 +212,18 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 // and reporting bad rows by line.
 func importProducts(ctx context.Context, svc *catalog.Service, t *tenant.Tenant, r io.Reader, overwrite bool, stdout, stderr io.Writer) error {
 	show := progressReporter(stderr, "importing products")
-	rep, err := svc.ImportCSV(ctx, t, r, catalog.ImportOptions{Overwrite: overwrite, Progress: func(done, total, failed int) {
+	rep, err := svc.ImportCSV(ctx, t, r, catalog.ImportOptions{Overwrite: overwrite, Actor: "cli", Progress: func(done, total, failed int) {
 		show(tenant.Progress{Total: total, Done: done, Failed: failed})
 	}})
 	if err != nil {
 		return describe(err)
 	}
-	fmt.Fprintf(stdout, "products: %d in the file, %d created, %d updated, %d failed\n", rep.Products, rep.Created, rep.Updated, len(rep.Failed))
+	fmt.Fprintf(stdout, "products: %d in the file, %d created, %d updated, %d failed; %d images\n", rep.Products, rep.Created, rep.Updated, len(rep.Failed), rep.Images)
 	for _, f := range rep.Failed {
 		fmt.Fprintf(stdout, "  line %d (%s): %v\n", f.Line, f.Handle, f.Err)
 	}
-	if rep.SkippedImages > 0 || len(rep.SkippedColumns) > 0 {
-		fmt.Fprintf(stdout, "not imported yet: %d images; columns %s\n", rep.SkippedImages, strings.Join(rep.SkippedColumns, ", "))
+	if len(rep.SkippedColumns) > 0 {
+		fmt.Fprintf(stdout, "columns not imported: %s\n", strings.Join(rep.SkippedColumns, ", "))
 	}
 	if len(rep.Failed) > 0 {
 		return fmt.Errorf("%d of %d products failed to import; fix those lines and import them again", len(rep.Failed), rep.Products)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,4 +148,20 @@ func TrimPage[T any](rows []T, limit int, backward bool) ([]T, bool) {
 		return rows[len(rows)-limit:], true // the extra one is the farthest back
 	}
 	return rows[:limit], true
+}
+
+// Int8Array renders ids as a PostgreSQL array literal, for `= ANY (?::bigint[])`:
+// gorm expands a slice argument into a list, which ANY does not take, and an
+// empty list into (NULL), which NOT IN turns into "no rows".
+func Int8Array(ids []int64) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	b.WriteByte('}')
+	return b.String()
 }

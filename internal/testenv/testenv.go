@@ -6,6 +6,8 @@
 package testenv
 
 import (
+	"github.com/storefleet/storefleet/internal/blob"
+
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -259,4 +261,15 @@ func newName(prefix string) string {
 func randomBlock() int64 {
 	n, _ := rand.Int(rand.Reader, big.NewInt(9_000_000))
 	return (n.Int64() + 1) * tenantIDBlock
+}
+
+// Bucket opens a blob bucket in a folder of t's own, removed when t ends.
+func Bucket(t testing.TB) *blob.Bucket {
+	t.Helper()
+	b, err := blob.Open(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatalf("blob.Open = %v", err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }

@@ -47,6 +47,7 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 	r.GET("/variants/:vfile", read, g.Handle(s.getVariant))
 	r.PUT("/variants/:vfile", write, g.Handle(s.updateVariant))
 
+	s.imageRoutes(r, g)
 	s.collectionRoutes(r, g)
 }
 
@@ -106,19 +107,26 @@ type productJSON struct {
 	AdminGraphqlAPIID string        `json:"admin_graphql_api_id"`
 	Variants          []variantJSON `json:"variants"`
 	Options           []optionJSON  `json:"options"`
-	Images            []any         `json:"images"`
-	Image             any           `json:"image"`
+	Images            []imageJSON   `json:"images"`
+	Image             *imageJSON    `json:"image"`
 }
 
 var gramsPer = map[string]float64{"g": 1, "kg": 1000, "oz": 28.349523125, "lb": 453.59237}
 
-func toProductJSON(p Product, cur money.Currency) productJSON {
+// toProductJSON renders p with prices in cur and image URLs from src.
+func toProductJSON(p Product, cur money.Currency, src func(file string) string) productJSON {
 	out := productJSON{
 		ID: p.ID, Title: p.Title, BodyHTML: p.BodyHTML, Vendor: p.Vendor, ProductType: p.ProductType,
 		CreatedAt: p.CreatedAt, Handle: p.Handle, UpdatedAt: p.UpdatedAt, PublishedAt: p.PublishedAt,
 		PublishedScope: "web", Tags: strings.Join(p.Tags, ", "), Status: p.Status,
 		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Product/%d", p.ID),
-		Variants:          []variantJSON{}, Options: []optionJSON{}, Images: []any{},
+		Variants:          []variantJSON{}, Options: []optionJSON{}, Images: []imageJSON{},
+	}
+	for _, im := range p.Images {
+		out.Images = append(out.Images, toImageJSON(im, src))
+	}
+	if len(out.Images) > 0 {
+		out.Image = &out.Images[0]
 	}
 	for _, o := range p.Options {
 		out.Options = append(out.Options, optionJSON{ID: o.ID, ProductID: p.ID, Name: o.Name, Position: o.Position, Values: append([]string{}, o.Values...)})
@@ -138,6 +146,7 @@ func toVariantJSON(v Variant, cur money.Currency) variantJSON {
 		RequiresShipping: v.RequiresShipping, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/ProductVariant/%d", v.ID),
 		// An inventory item's id is its variant's (see modules/inventory).
 		InventoryItemID: v.ID, InventoryQuantity: v.InventoryQuantity, OldInventoryQuantity: v.InventoryQuantity,
+		ImageID: v.ImageID,
 	}
 	if v.Barcode != "" {
 		vj.Barcode = &v.Barcode
@@ -164,6 +173,7 @@ type variantRequest struct {
 	Taxable             *bool                       `json:"taxable"`
 	InventoryPolicy     *string                     `json:"inventory_policy"`
 	InventoryManagement apps.Optional[string]       `json:"inventory_management"`
+	ImageID             apps.Optional[int64]        `json:"image_id"`
 }
 
 type productRequest struct {
@@ -179,6 +189,7 @@ type productRequest struct {
 		Name string `json:"name"`
 	} `json:"options"`
 	Variants *[]variantRequest `json:"variants"`
+	Images   *[]imageRequest   `json:"images"`
 }
 
 // toProductInput converts a request, parsing prices in cur.
@@ -196,10 +207,19 @@ func (r productRequest) toProductInput(cur money.Currency) (ProductInput, error)
 		}
 		in.Options = &names
 	}
-	if r.Variants == nil {
-		return in, nil
-	}
 	f := errs.Fields{}
+	if r.Images != nil {
+		ims := make([]ImageInput, len(*r.Images))
+		for i, im := range *r.Images {
+			ims[i] = im.toImageInput(func(format string, args ...any) {
+				f.Add("images", "image %d: "+format, append([]any{i + 1}, args...)...)
+			})
+		}
+		in.Images = &ims
+	}
+	if r.Variants == nil {
+		return in, f.Err()
+	}
 	vs := make([]VariantInput, len(*r.Variants))
 	for i, v := range *r.Variants {
 		vs[i] = v.toVariantInput(cur, func(format string, args ...any) {
@@ -239,6 +259,13 @@ func (v variantRequest) toVariantInput(cur money.Currency, bad func(format strin
 			m = &v.InventoryManagement.Value
 		}
 		vi.InventoryManagement = &m
+	}
+	if v.ImageID.Set {
+		var id *int64
+		if !v.ImageID.Null {
+			id = &v.ImageID.Value
+		}
+		vi.ImageID = &id
 	}
 	return vi
 }
@@ -356,14 +383,15 @@ func (s *Service) listProducts(c *gin.Context) error {
 // writeProducts writes products under key ("product" for one, "products"
 // for a list), keeping only the fields the fields parameter names.
 func (s *Service) writeProducts(c *gin.Context, status int, key string, ps []Product) error {
-	cur, err := s.Currency(c.Request.Context(), apps.PrincipalOf(c).Store)
+	t := apps.PrincipalOf(c).Store
+	cur, err := s.Currency(c.Request.Context(), t)
 	if err != nil {
 		return err
 	}
 	fields := apps.SplitList(c.Query("fields"))
 	items := make([]any, len(ps))
 	for i, p := range ps {
-		items[i] = apps.KeepFields(toProductJSON(p, cur), fields)
+		items[i] = apps.KeepFields(toProductJSON(p, cur, s.srcFor(t)), fields)
 	}
 	if key == "product" {
 		c.JSON(status, gin.H{key: items[0]})

@@ -7,10 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"gorm.io/gorm"
 
+	"github.com/storefleet/storefleet/internal/safehttp"
+	"github.com/storefleet/storefleet/internal/testenv"
 	"github.com/storefleet/storefleet/modules/apps"
 	"github.com/storefleet/storefleet/modules/apps/appstest"
 	"github.com/storefleet/storefleet/modules/catalog"
@@ -20,7 +23,17 @@ import (
 func newHarness(t *testing.T) *appstest.Harness { return appstestNew(t) }
 
 func appstestNew(t testing.TB) *appstest.Harness {
-	return appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{catalog.NewService(db)} })
+	return appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{newCatalog(t, db)} })
+}
+
+// newCatalog is the catalog service over db, with images in a bucket of the
+// test's own and fetched from anywhere, loopback included.
+func newCatalog(t testing.TB, db *tenant.DB) *catalog.Service {
+	return catalog.NewService(db, catalog.Files{
+		Bucket: testenv.Bucket(t),
+		Fetch:  safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second}),
+		URLs:   tenant.URLs{Scheme: "http", Domain: "localhost"},
+	})
 }
 
 func product(t *testing.T, r appstest.Response) map[string]any {
@@ -89,7 +102,7 @@ func TestCreateProductWithVariants(t *testing.T) {
 			{"option1":"50g","option2":"A","price":"12.50","sku":"OO-50-A","compare_at_price":"15","weight":50,"weight_unit":"g"},
 			{"option1":"100g","option2":"A","price":24,"sku":"OO-100-A","inventory_management":"shopify","inventory_policy":"continue"},
 			{"option1":"100g","option2":"B","price":"20.1","taxable":false,"requires_shipping":false}],
-		"images":[{"src":"ignored for now"}],"template_suffix":"special"}}`)
+		"template_suffix":"special"}}`)
 	if p["tags"] != "green, Loose" || p["vendor"] != "Hills" || p["body_html"] != "<p>Rolled</p>" {
 		t.Errorf("product = %v; want tags \"green, Loose\" and the given fields", p)
 	}

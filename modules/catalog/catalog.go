@@ -28,11 +28,12 @@ var (
 
 // Service reads and changes a store's catalog.
 type Service struct {
-	db *tenant.DB
+	db    *tenant.DB
+	files Files
 }
 
-// NewService returns the catalog service.
-func NewService(db *tenant.DB) *Service { return &Service{db: db} }
+// NewService returns the catalog service, keeping images in files.
+func NewService(db *tenant.DB, files Files) *Service { return &Service{db: db, files: files} }
 
 // Currency is store t's currency, in which prices are read and written.
 func (s *Service) Currency(ctx context.Context, t *tenant.Tenant) (money.Currency, error) {
@@ -55,8 +56,12 @@ func (s *Service) CreateProduct(ctx context.Context, t *tenant.Tenant, in Produc
 	if err := in.validate(true); err != nil {
 		return Product{}, err
 	}
+	ups, err := s.prepareAll(ctx, t, in.Images)
+	if err != nil {
+		return Product{}, err
+	}
 	var p Product
-	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+	err = s.db.Tx(ctx, t, func(tx *gorm.DB) error {
 		now := time.Now().UTC()
 		p = Product{Status: StatusActive, CreatedAt: now, UpdatedAt: now}
 		applyProduct(&p, in, now)
@@ -92,7 +97,11 @@ func (s *Service) CreateProduct(ctx context.Context, t *tenant.Tenant, in Produc
 		if err := writeOptions(tx, p.ID, p.Options); err != nil {
 			return err
 		}
-		return writeVariants(tx, p.ID, nil, p.Variants)
+		if err := writeVariants(tx, p.ID, nil, p.Variants); err != nil {
+			return err
+		}
+		_, err := s.writeImages(ctx, tx, t, p.ID, in.Images, ups)
+		return err
 	})
 	if err != nil {
 		return Product{}, err
@@ -194,6 +203,9 @@ func applyVariant(v *Variant, in VariantInput) {
 	if in.InventoryManagement != nil {
 		v.InventoryManagement = *in.InventoryManagement
 	}
+	if in.ImageID != nil {
+		v.ImageID = *in.ImageID
+	}
 }
 
 // Product returns store t's product id with its options and variants.
@@ -273,7 +285,15 @@ func (s *Service) UpdateProduct(ctx context.Context, t *tenant.Tenant, id int64,
 	if err := in.validate(false); err != nil {
 		return Product{}, err
 	}
-	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+	ups, err := s.prepareAll(ctx, t, in.Images)
+	if err != nil {
+		return Product{}, err
+	}
+	var released []string
+	err = s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		if err := lockProduct(tx, id); err != nil {
+			return err
+		}
 		ps, err := findProducts(tx, Query{IDs: []int64{id}, Limit: 1})
 		if err != nil {
 			return err
@@ -322,11 +342,17 @@ func (s *Service) UpdateProduct(ctx context.Context, t *tenant.Tenant, id int64,
 			}
 		}
 		if in.Variants != nil {
-			return writeVariants(tx, p.ID, old, p.Variants)
+			if err := writeVariants(tx, p.ID, old, p.Variants); err != nil {
+				return err
+			}
 		}
-		return nil
+		released, err = s.writeImages(ctx, tx, t, p.ID, in.Images, ups)
+		return err
 	})
 	if err != nil {
+		return Product{}, err
+	}
+	if err := s.release(ctx, t, released); err != nil {
 		return Product{}, err
 	}
 	return s.Product(ctx, t, id)
@@ -336,7 +362,11 @@ func (s *Service) UpdateProduct(ctx context.Context, t *tenant.Tenant, id int64,
 //
 // Errors: NotFound.
 func (s *Service) DeleteProduct(ctx context.Context, t *tenant.Tenant, id int64) error {
-	return s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+	var files []string
+	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		if err := tx.Raw(`DELETE FROM product_images WHERE product_id = ? RETURNING file`, id).Scan(&files).Error; err != nil {
+			return fmt.Errorf("delete product %d images: %w", id, err)
+		}
 		var variants []int64
 		if err := tx.Raw(`DELETE FROM variants WHERE product_id = ? RETURNING id`, id).Scan(&variants).Error; err != nil {
 			return fmt.Errorf("delete product %d variants: %w", id, err)
@@ -350,6 +380,10 @@ func (s *Service) DeleteProduct(ctx context.Context, t *tenant.Tenant, id int64)
 		}
 		return inventory.DeleteItemsIn(tx, variants)
 	})
+	if err != nil {
+		return err
+	}
+	return s.release(ctx, t, files)
 }
 
 // where renders q's filters (not its paging) as SQL over products p.

@@ -15,6 +15,7 @@ import (
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/modules/apps"
+	"github.com/storefleet/storefleet/modules/inventory"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -23,9 +24,9 @@ import (
 var csvColumns = []string{
 	"Handle", "Title", "Body (HTML)", "Vendor", "Type", "Tags", "Published",
 	"Option1 Name", "Option1 Value", "Option2 Name", "Option2 Value", "Option3 Name", "Option3 Value",
-	"Variant SKU", "Variant Grams", "Variant Inventory Tracker", "Variant Inventory Policy", "Variant Fulfillment Service",
+	"Variant SKU", "Variant Grams", "Variant Inventory Tracker", "Variant Inventory Qty", "Variant Inventory Policy", "Variant Fulfillment Service",
 	"Variant Price", "Variant Compare At Price", "Variant Requires Shipping", "Variant Taxable", "Variant Barcode",
-	"Image Src", "Variant Weight Unit", "Status",
+	"Image Src", "Image Position", "Image Alt Text", "Variant Image", "Variant Weight Unit", "Status",
 }
 
 // RowError is a product of an import that could not be made, by the line of
@@ -42,13 +43,14 @@ type ImportReport struct {
 	Created        int
 	Updated        int
 	Failed         []RowError
-	SkippedImages  int // image rows and columns: images come with image support
+	Images         int // images of the products created or updated
 	SkippedColumns []string
 }
 
 // ImportOptions tune an import.
 type ImportOptions struct {
 	Overwrite bool                          // update products whose handle exists, instead of failing them
+	Actor     string                        // who imports, for the stock adjustments' history
 	Progress  func(done, total, failed int) // called after each product
 }
 
@@ -58,6 +60,7 @@ type csvProduct struct {
 	handle string
 	rows   []map[string]string
 	lines  []int
+	alts   map[string]string // Image Alt Text by Image Src
 }
 
 // ImportCSV creates store t's products from Shopify's product CSV. Rows are
@@ -133,15 +136,16 @@ func (s *Service) ImportCSV(ctx context.Context, t *tenant.Tenant, r io.Reader, 
 		return rep, err
 	}
 	for i, p := range order {
-		created, images, err := s.importProduct(ctx, t, cur, p, opt.Overwrite)
-		rep.SkippedImages += images
+		created, images, err := s.importProduct(ctx, t, cur, p, opt)
 		switch {
 		case err != nil:
 			rep.Failed = append(rep.Failed, RowError{Line: p.line, Handle: p.handle, Err: readable(err)})
 		case created:
 			rep.Created++
+			rep.Images += images
 		default:
 			rep.Updated++
+			rep.Images += images
 		}
 		if opt.Progress != nil {
 			opt.Progress(i+1, len(order), len(rep.Failed))
@@ -151,7 +155,8 @@ func (s *Service) ImportCSV(ctx context.Context, t *tenant.Tenant, r io.Reader, 
 }
 
 // importProduct makes (or, with overwrite, replaces) one product.
-func (s *Service) importProduct(ctx context.Context, t *tenant.Tenant, cur money.Currency, p *csvProduct, overwrite bool) (created bool, images int, err error) {
+func (s *Service) importProduct(ctx context.Context, t *tenant.Tenant, cur money.Currency, p *csvProduct, opt ImportOptions) (created bool, images int, err error) {
+	overwrite := opt.Overwrite
 	first := p.rows[0]
 	handle := p.handle
 	in := ProductInput{Handle: &handle}
@@ -193,38 +198,148 @@ func (s *Service) importProduct(ctx context.Context, t *tenant.Tenant, cur money
 	in.Options = &names
 
 	var variants []VariantInput
+	var variantImages []string // by variant, the Variant Image src
+	var stock []*int64         // by variant, the Variant Inventory Qty
 	for i, row := range p.rows {
-		if row["image src"] != "" {
-			images++
-		}
 		if !hasVariant(row) {
 			continue
 		}
 		vi, verr := csvVariant(row, cur, len(names))
 		if verr != nil {
-			return false, images, fmt.Errorf("line %d: %w", p.lines[i], verr)
+			return false, 0, fmt.Errorf("line %d: %w", p.lines[i], verr)
+		}
+		var qty *int64
+		if v := row["variant inventory qty"]; v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < -inventory.MaxAvailable || n > inventory.MaxAvailable {
+				return false, 0, fmt.Errorf("line %d: Variant Inventory Qty %q must be a whole number", p.lines[i], v)
+			}
+			qty = &n
 		}
 		variants = append(variants, vi)
+		variantImages = append(variantImages, row["variant image"])
+		stock = append(stock, qty)
 	}
 	if len(variants) > 0 {
 		in.Variants = &variants
 	}
+	srcs, err := csvImages(p)
+	if err != nil {
+		return false, 0, err
+	}
+	for _, src := range variantImages { // a variant's own picture is one of the product's
+		if src != "" && !slices.Contains(srcs, src) {
+			srcs = append(srcs, src)
+		}
+	}
+	pics := make([]ImageInput, len(srcs))
+	for i, src := range srcs {
+		pics[i] = ImageInput{Src: src}
+		if alt := p.alts[src]; alt != "" {
+			pics[i].Alt = &alt
+		}
+	}
+	in.Images = &pics // always given: an overwrite replaces the pictures too
 
+	var pr Product
 	existing, err := s.productByHandle(ctx, t, handle)
 	switch {
 	case err == nil && !overwrite:
-		return false, images, fmt.Errorf("a product with handle %q exists (import with --overwrite to replace it)", handle)
+		return false, 0, fmt.Errorf("a product with handle %q exists (import with --overwrite to replace it)", handle)
 	case err == nil:
 		if in.Variants == nil {
 			in.Variants = &[]VariantInput{{}}
 		}
-		_, err = s.UpdateProduct(ctx, t, existing, in)
-		return false, images, err
-	case !errors.Is(err, ErrProductNotFound):
-		return false, images, err
+		pr, err = s.UpdateProduct(ctx, t, existing, in)
+	case errors.Is(err, ErrProductNotFound):
+		pr, err = s.CreateProduct(ctx, t, in)
+		created = err == nil
 	}
-	_, err = s.CreateProduct(ctx, t, in)
-	return err == nil, images, err
+	if err != nil {
+		return false, 0, err
+	}
+	// Variant Image: show each image on the variants that name it.
+	shows := map[int64][]int64{}
+	for i, src := range variantImages {
+		if k := slices.Index(srcs, src); src != "" && k < len(pr.Images) && i < len(pr.Variants) {
+			shows[pr.Images[k].ID] = append(shows[pr.Images[k].ID], pr.Variants[i].ID)
+		}
+	}
+	for id, vs := range shows {
+		if _, err := s.UpdateImage(ctx, t, pr.ID, id, ImageInput{VariantIDs: &vs}); err != nil {
+			return created, len(pr.Images), err
+		}
+	}
+	// Variant Inventory Qty: what is available at the store's first
+	// location, as Shopify's import puts it.
+	return created, len(pr.Images), s.importStock(ctx, t, pr, stock, opt.Actor)
+}
+
+// importStock sets what is available of p's variants at store t's first
+// active location, from stock (by variant; nil leaves a variant alone).
+func (s *Service) importStock(ctx context.Context, t *tenant.Tenant, p Product, stock []*int64, actor string) error {
+	if !slices.ContainsFunc(stock, func(q *int64) bool { return q != nil }) {
+		return nil
+	}
+	if actor == "" {
+		actor = "import"
+	}
+	inv := inventory.NewService(s.db)
+	locs, err := inv.Locations(ctx, t)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(locs, func(l inventory.Location) bool { return l.Active })
+	if i < 0 {
+		return errors.New("the store has no active location to hold the Variant Inventory Qty")
+	}
+	for k, q := range stock {
+		if q == nil || k >= len(p.Variants) {
+			continue
+		}
+		ch := inventory.Change{ItemID: p.Variants[k].ID, LocationID: locs[i].ID, Quantity: *q, Reason: "received", Actor: actor}
+		if _, err := inv.SetAvailable(ctx, t, ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// csvImages lists a product's Image Src values in Image Position order
+// (rows without a position keep file order, after those with one), each
+// once, and records their Image Alt Text in p.alts.
+func csvImages(p *csvProduct) ([]string, error) {
+	type pic struct {
+		src string
+		pos int
+	}
+	var pics []pic
+	p.alts = map[string]string{}
+	for i, row := range p.rows {
+		src := row["image src"]
+		if src == "" {
+			continue
+		}
+		pos := 1 << 30
+		if v := row["image position"]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("line %d: Image Position %q must be a whole number from 1", p.lines[i], v)
+			}
+			pos = n
+		}
+		if _, seen := p.alts[src]; seen {
+			continue
+		}
+		p.alts[src] = row["image alt text"]
+		pics = append(pics, pic{src, pos})
+	}
+	slices.SortStableFunc(pics, func(a, b pic) int { return a.pos - b.pos })
+	out := make([]string, len(pics))
+	for i, pc := range pics {
+		out[i] = pc.src
+	}
+	return out, nil
 }
 
 // readable turns a service error into a sentence for an import report:
@@ -362,7 +477,13 @@ func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, w io.Writer) 
 			return n, err
 		}
 		for _, p := range ps {
-			for i, v := range p.Variants {
+			srcOf := map[int64]string{}
+			for _, im := range p.Images {
+				srcOf[im.ID] = s.ImageURL(t, im.File)
+			}
+			// One row per variant, then rows for the images beyond them, as
+			// Shopify's export has it.
+			for i := range max(len(p.Variants), len(p.Images)) {
 				row := make([]string, len(csvColumns))
 				put := func(col, val string) { row[slicesIndex(csvColumns, col)] = val }
 				put("Handle", p.Handle)
@@ -378,26 +499,17 @@ func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, w io.Writer) 
 						put(fmt.Sprintf("Option%d Name", k+1), o.Name)
 					}
 				}
-				for k, o := range v.Options {
-					if o != nil {
-						put(fmt.Sprintf("Option%d Value", k+1), *o)
+				if i < len(p.Images) {
+					im := p.Images[i]
+					put("Image Src", srcOf[im.ID])
+					put("Image Position", strconv.Itoa(im.Position))
+					if im.Alt != nil {
+						put("Image Alt Text", *im.Alt)
 					}
 				}
-				put("Variant SKU", v.SKU)
-				put("Variant Grams", strconv.FormatInt(int64(v.Weight*gramsPer[v.WeightUnit]+0.5), 10))
-				if v.InventoryManagement != nil {
-					put("Variant Inventory Tracker", *v.InventoryManagement)
+				if i < len(p.Variants) {
+					putVariant(put, p.Variants[i], cur, srcOf)
 				}
-				put("Variant Inventory Policy", v.InventoryPolicy)
-				put("Variant Fulfillment Service", "manual")
-				put("Variant Price", cur.Format(v.Price))
-				if v.CompareAtPrice != nil {
-					put("Variant Compare At Price", cur.Format(*v.CompareAtPrice))
-				}
-				put("Variant Requires Shipping", strings.ToUpper(strconv.FormatBool(v.RequiresShipping)))
-				put("Variant Taxable", strings.ToUpper(strconv.FormatBool(v.Taxable)))
-				put("Variant Barcode", v.Barcode)
-				put("Variant Weight Unit", v.WeightUnit)
 				if err := cw.Write(row); err != nil {
 					return n, err
 				}
@@ -411,6 +523,34 @@ func (s *Service) ExportCSV(ctx context.Context, t *tenant.Tenant, w io.Writer) 
 	}
 	cw.Flush()
 	return n, cw.Error()
+}
+
+// putVariant fills a CSV row's variant columns.
+func putVariant(put func(col, val string), v Variant, cur money.Currency, srcOf map[int64]string) {
+	for k, o := range v.Options {
+		if o != nil {
+			put(fmt.Sprintf("Option%d Value", k+1), *o)
+		}
+	}
+	put("Variant SKU", v.SKU)
+	put("Variant Grams", strconv.FormatInt(int64(v.Weight*gramsPer[v.WeightUnit]+0.5), 10))
+	if v.InventoryManagement != nil {
+		put("Variant Inventory Tracker", *v.InventoryManagement)
+	}
+	put("Variant Inventory Qty", strconv.FormatInt(v.InventoryQuantity, 10))
+	put("Variant Inventory Policy", v.InventoryPolicy)
+	put("Variant Fulfillment Service", "manual")
+	put("Variant Price", cur.Format(v.Price))
+	if v.CompareAtPrice != nil {
+		put("Variant Compare At Price", cur.Format(*v.CompareAtPrice))
+	}
+	put("Variant Requires Shipping", strings.ToUpper(strconv.FormatBool(v.RequiresShipping)))
+	put("Variant Taxable", strings.ToUpper(strconv.FormatBool(v.Taxable)))
+	put("Variant Barcode", v.Barcode)
+	put("Variant Weight Unit", v.WeightUnit)
+	if v.ImageID != nil {
+		put("Variant Image", srcOf[*v.ImageID])
+	}
 }
 
 func slicesIndex(list []string, s string) int {

@@ -3,22 +3,32 @@ package catalog_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"image/color"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/safehttp"
+	"github.com/storefleet/storefleet/internal/testenv"
+	"github.com/storefleet/storefleet/modules/apps/appstest"
 	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/tenant"
 )
 
 // A file in Shopify's export layout: a product with two options over four
 // rows (one of them an extra image), a product without options, a draft,
 // and three bad products.
-const shopifyCSV = `Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,Option3 Name,Option3 Value,Variant SKU,Variant Grams,Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,Variant Fulfillment Service,Variant Price,Variant Compare At Price,Variant Requires Shipping,Variant Taxable,Variant Barcode,Image Src,Image Position,Image Alt Text,Gift Card,SEO Title,Variant Weight Unit,Status
+const shopifyCSV = `Handle,Title,Body (HTML),Vendor,Product Category,Type,Tags,Published,Option1 Name,Option1 Value,Option2 Name,Option2 Value,Option3 Name,Option3 Value,Variant SKU,Variant Grams,Variant Inventory Tracker,Variant Inventory Qty,Variant Inventory Policy,Variant Fulfillment Service,Variant Price,Variant Compare At Price,Variant Requires Shipping,Variant Taxable,Variant Barcode,Image Src,Image Position,Image Alt Text,Gift Card,SEO Title,Variant Weight Unit,Status,Variant Image
 sencha,Sencha,<p>Steamed green tea</p>,Uji Farms,,Tea,"green, japanese",TRUE,Size,50 g,Grade,Daily,,,SEN-50-D,50,shopify,10,deny,manual,6.50,8.00,TRUE,TRUE,,https://cdn.example/sencha.jpg,1,,FALSE,,g,active
 sencha,,,,,,,,,100 g,,Daily,,,SEN-100-D,100,shopify,5,deny,manual,12.00,,TRUE,TRUE,,,,,,,g,
-sencha,,,,,,,,,100 g,,Premium,,,SEN-100-P,100,shopify,2,continue,manual,18.00,,TRUE,TRUE,4006381333931,,,,,,g,
-sencha,,,,,,,,,,,,,,,,,,,,,,,,,https://cdn.example/sencha-2.jpg,2,,,,,
+sencha,,,,,,,,,100 g,,Premium,,,SEN-100-P,100,shopify,2,continue,manual,18.00,,TRUE,TRUE,4006381333931,,,,,,g,,https://cdn.example/sencha-2.jpg
+sencha,,,,,,,,,,,,,,,,,,,,,,,,,https://cdn.example/sencha-2.jpg,2,Second flush,,,,
 tea-scoop,Bamboo Tea Scoop,,Kyoto Crafts,,Accessory,tools,TRUE,Title,Default Title,,,,,SCOOP,20,,,deny,manual,4.00,,TRUE,TRUE,,,,,,,kg,active
 winter-blend,Winter Blend,,House,,Tea,seasonal,FALSE,Title,Default Title,,,,,WB,100,,,deny,manual,9.00,,TRUE,TRUE,,,,,,,g,draft
 bad-price,Bad Price,,,,,,TRUE,Title,Default Title,,,,,,,,,,,9.999,,,,,,,,,,,active
@@ -27,18 +37,50 @@ dup-variants,Duplicated,,,,,,TRUE,Color,Red,,,,,,,,,,,1,,,,,,,,,,,active
 dup-variants,,,,,,,,,red,,,,,,,,,,,2,,,,,,,,,,,
 `
 
+// servedCatalog is a catalog service whose stores' image URLs are served
+// by a real HTTP server on loopback (http://<slug>.localhost:<port>), which
+// also serves any other path as a picture, standing in for a merchant's old
+// image host. It returns the service and that host's base URL.
+func servedCatalog(t *testing.T, h *appstest.Harness) (*catalog.Service, string) {
+	var svc *catalog.Service
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if file, ok := strings.CutPrefix(r.URL.Path, "/cdn/shop/products/"); ok {
+			slug, _, _ := strings.Cut(r.Host, ".")
+			st, err := h.DB.TenantBySlug(r.Context(), slug)
+			if err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			if err := svc.ServeImage(w, r, st, file); err != nil {
+				http.Error(w, err.Error(), 500)
+			}
+			return
+		}
+		w.Write(picture(t, "jpeg", 20, 10, color.RGBA{uint8(len(r.URL.Path)), 90, 40, 255}))
+	}))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	svc = catalog.NewService(h.DB, catalog.Files{
+		Bucket: testenv.Bucket(t),
+		Fetch:  safehttp.NewClient(safehttp.Options{AllowPrivate: true, Timeout: 10 * time.Second}),
+		URLs:   tenant.URLs{Scheme: "http", Domain: "localhost", Port: port},
+	})
+	return svc, srv.URL
+}
+
 func TestImportCSV(t *testing.T) {
 	h := newHarness(t)
 	st := h.Store("csv-import")
-	svc := catalog.NewService(h.DB)
+	svc, oldHost := servedCatalog(t, h)
+	file := strings.ReplaceAll(shopifyCSV, "https://cdn.example", oldHost)
 	ctx := context.Background()
 	var progress []int
-	rep, err := svc.ImportCSV(ctx, st, strings.NewReader(shopifyCSV), catalog.ImportOptions{Progress: func(done, total, failed int) { progress = append(progress, done) }})
+	rep, err := svc.ImportCSV(ctx, st, strings.NewReader(file), catalog.ImportOptions{Progress: func(done, total, failed int) { progress = append(progress, done) }})
 	if err != nil {
 		t.Fatalf("ImportCSV = %v", err)
 	}
-	if rep.Products != 5 || rep.Created != 3 || len(rep.Failed) != 3 || rep.SkippedImages != 2 {
-		t.Errorf("report = %+v, want 5 products, 3 created, 3 failed, 2 images skipped", rep)
+	if rep.Products != 5 || rep.Created != 3 || len(rep.Failed) != 3 || rep.Images != 2 {
+		t.Errorf("report = %+v, want 5 products, 3 created, 3 failed, 2 images", rep)
 	}
 	wantLines := map[int]string{8: "Variant Price \"9.999\" has more than 2 decimals", 9: "Handle is empty", 10: `variant 2: the variant "red" already exists`}
 	for _, f := range rep.Failed {
@@ -47,8 +89,8 @@ func TestImportCSV(t *testing.T) {
 			t.Errorf("failure at line %d (%s): %v; want failures at lines 8 (price), 9 (no handle), 10 (duplicate variant)", f.Line, f.Handle, f.Err)
 		}
 	}
-	if !slices.Contains(rep.SkippedColumns, "Variant Inventory Qty") || !slices.Equal(progress, []int{1, 2, 3, 4, 5}) {
-		t.Errorf("skipped columns %v, progress %v; want Variant Inventory Qty reported and progress per product", rep.SkippedColumns, progress)
+	if !slices.Contains(rep.SkippedColumns, "Gift Card") || !slices.Equal(progress, []int{1, 2, 3, 4, 5}) {
+		t.Errorf("skipped columns %v, progress %v; want Gift Card reported and progress per product", rep.SkippedColumns, progress)
 	}
 
 	ps, _, err := svc.Products(ctx, st, catalog.Query{Limit: 10})
@@ -67,6 +109,15 @@ func TestImportCSV(t *testing.T) {
 		sencha.Variants[2].Barcode != "4006381333931" || sencha.Variants[0].Weight != 50 || sencha.Variants[0].WeightUnit != "g" {
 		t.Errorf("imported sencha = %+v, variants %v", sencha, got)
 	}
+	if q := []int64{sencha.Variants[0].InventoryQuantity, sencha.Variants[1].InventoryQuantity, sencha.Variants[2].InventoryQuantity}; !slices.Equal(q, []int64{10, 5, 2}) {
+		t.Errorf("imported sencha stock = %v, want the Variant Inventory Qty column: 10, 5, 2", q)
+	}
+	if len(sencha.Images) != 2 || sencha.Images[0].Width != 20 || sencha.Images[1].Position != 2 || *sencha.Images[1].Alt != "Second flush" {
+		t.Errorf("imported sencha images = %+v, want two 20×10 pictures, the second with its alt text", sencha.Images)
+	}
+	if sencha.Variants[2].ImageID == nil || *sencha.Variants[2].ImageID != sencha.Images[1].ID {
+		t.Errorf("variant %s image = %v, want the second image (its Variant Image)", sencha.Variants[2].Title(), sencha.Variants[2].ImageID)
+	}
 	if scoop := ps[1]; scoop.Options[0].Name != "Title" || scoop.Variants[0].Title() != "Default Title" || scoop.Variants[0].Weight != 0.02 {
 		t.Errorf("imported scoop = %+v %+v, want the default option and 0.02 kg", scoop.Options, scoop.Variants)
 	}
@@ -75,7 +126,7 @@ func TestImportCSV(t *testing.T) {
 	}
 
 	// Again: existing handles fail unless overwriting.
-	rep, _ = svc.ImportCSV(ctx, st, strings.NewReader(shopifyCSV), catalog.ImportOptions{})
+	rep, _ = svc.ImportCSV(ctx, st, strings.NewReader(file), catalog.ImportOptions{})
 	refused := 0
 	for _, f := range rep.Failed {
 		if strings.Contains(f.Err.Error(), "exists (import with --overwrite") {
@@ -85,7 +136,7 @@ func TestImportCSV(t *testing.T) {
 	if rep.Created != 0 || refused != 3 {
 		t.Errorf("second import = %+v, want the 3 existing handles refused", rep)
 	}
-	changed := strings.Replace(shopifyCSV, "Bamboo Tea Scoop", "Bamboo Scoop", 1)
+	changed := strings.Replace(file, "Bamboo Tea Scoop", "Bamboo Scoop", 1)
 	rep, _ = svc.ImportCSV(ctx, st, strings.NewReader(changed), catalog.ImportOptions{Overwrite: true})
 	if rep.Updated != 3 {
 		t.Errorf("overwrite import = %+v, want 3 updated", rep)
@@ -94,6 +145,11 @@ func TestImportCSV(t *testing.T) {
 		t.Errorf("overwritten title = %q", p.Title)
 	}
 
+	noPicture := "Handle,Title,Image Src\nghost,Ghost,http://127.0.0.1:1/gone.jpg\n"
+	if rep, _ := svc.ImportCSV(ctx, st, strings.NewReader(noPicture), catalog.ImportOptions{}); rep.Created != 0 || len(rep.Failed) != 1 ||
+		!strings.Contains(rep.Failed[0].Err.Error(), "could not be downloaded") || rep.Failed[0].Line != 2 {
+		t.Errorf("import of an unreachable Image Src = %+v, want line 2 refused as not downloadable", rep)
+	}
 	nan := "Handle,Title,Variant Grams,Variant Price\nnan-tea,NaN Tea,NaN,1.00\n"
 	if rep, _ := svc.ImportCSV(ctx, st, strings.NewReader(nan), catalog.ImportOptions{}); rep.Created != 0 || len(rep.Failed) != 1 {
 		t.Errorf("import of a NaN weight = %+v, want it refused", rep)
@@ -108,12 +164,22 @@ func TestImportCSV(t *testing.T) {
 	}
 }
 
+// imageIndex is the position of image id among p's images, 0 for none.
+func imageIndex(p catalog.Product, id *int64) int {
+	for _, im := range p.Images {
+		if id != nil && im.ID == *id {
+			return im.Position
+		}
+	}
+	return 0
+}
+
 func TestExportCSVRoundTrip(t *testing.T) {
 	h := newHarness(t)
 	a, b := h.Store("csv-export-a"), h.Store("csv-export-b")
-	svc := catalog.NewService(h.DB)
+	svc, oldHost := servedCatalog(t, h)
 	ctx := context.Background()
-	if _, err := svc.ImportCSV(ctx, a, strings.NewReader(shopifyCSV), catalog.ImportOptions{}); err != nil {
+	if _, err := svc.ImportCSV(ctx, a, strings.NewReader(strings.ReplaceAll(shopifyCSV, "https://cdn.example", oldHost)), catalog.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
@@ -132,7 +198,10 @@ func TestExportCSVRoundTrip(t *testing.T) {
 		for _, p := range ps {
 			s = append(s, p.Handle+"|"+p.Title+"|"+p.Status+"|"+strings.Join(p.Tags, ","))
 			for _, v := range p.Variants {
-				s = append(s, "  "+v.Title()+"|"+v.SKU+"|"+v.InventoryPolicy)
+				s = append(s, fmt.Sprintf("  %s|%s|%s|image %d|stock %d", v.Title(), v.SKU, v.InventoryPolicy, imageIndex(p, v.ImageID), v.InventoryQuantity))
+			}
+			for _, im := range p.Images {
+				s = append(s, fmt.Sprintf("  image %d %s %dx%d", im.Position, im.File, im.Width, im.Height))
 			}
 		}
 		return s

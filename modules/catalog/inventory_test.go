@@ -7,7 +7,6 @@ import (
 
 	"github.com/storefleet/storefleet/modules/apps"
 	"github.com/storefleet/storefleet/modules/apps/appstest"
-	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/modules/inventory"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -18,7 +17,7 @@ import (
 // their items.
 func TestVariantsHaveInventory(t *testing.T) {
 	h := appstest.New(t, func(db *tenant.DB) []apps.Resource {
-		return []apps.Resource{catalog.NewService(db), inventory.NewService(db)}
+		return []apps.Resource{newCatalog(t, db), inventory.NewService(db)}
 	})
 	st := h.Store("catalog-stock")
 	tok := h.Token(st, "write_products", "write_inventory")

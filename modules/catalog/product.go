@@ -41,6 +41,7 @@ type Product struct {
 	UpdatedAt   time.Time
 	Options     []Option
 	Variants    []Variant
+	Images      []Image
 }
 
 // Option is a dimension a product's variants differ in (Size, Color); its
@@ -69,6 +70,7 @@ type Variant struct {
 	InventoryPolicy     string
 	InventoryManagement *string
 	InventoryQuantity   int64 // available over the store's active locations (the inventory module's)
+	ImageID             *int64
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
@@ -105,6 +107,7 @@ type VariantInput struct {
 	Taxable             *bool
 	InventoryPolicy     *string
 	InventoryManagement **string
+	ImageID             **int64 // set to a nil pointer to show no image
 }
 
 // ProductInput is a product to create, or a change to one; nil fields are
@@ -122,6 +125,7 @@ type ProductInput struct {
 	Published   *bool
 	Options     *[]string // option names, in order
 	Variants    *[]VariantInput
+	Images      *[]ImageInput // like Variants: the whole new list
 }
 
 func checkText(f errs.Fields, field string, s *string, required bool) {
@@ -202,6 +206,18 @@ func (in *ProductInput) validate(creating bool) error {
 		}
 		for i := range vs {
 			vs[i].validate(f, i+1, creating)
+		}
+	}
+	if in.Images != nil {
+		if len(*in.Images) > MaxImages {
+			f.Add("images", "must be at most %d", MaxImages)
+		}
+		for i := range *in.Images {
+			im := &(*in.Images)[i]
+			if im.VariantIDs != nil && creating {
+				f.Add("images", "image %d: a new product's images cannot name variants yet", i+1)
+			}
+			im.validate(f, "images", creating)
 		}
 	}
 	return f.Err()

@@ -64,18 +64,19 @@ type variantRow struct {
 	Taxable             bool      `gorm:"column:taxable"`
 	InventoryPolicy     string    `gorm:"column:inventory_policy"`
 	InventoryManagement *string   `gorm:"column:inventory_management"`
+	ImageID             *int64    `gorm:"column:image_id"`
 	CreatedAt           time.Time `gorm:"column:created_at"`
 	UpdatedAt           time.Time `gorm:"column:updated_at"`
 }
 
 const variantColumns = `id, product_id, position, sku, barcode, price, compare_at_price, option1, option2, option3,
-	weight, weight_unit, requires_shipping, taxable, inventory_policy, inventory_management, created_at, updated_at`
+	weight, weight_unit, requires_shipping, taxable, inventory_policy, inventory_management, image_id, created_at, updated_at`
 
 func (r variantRow) toVariant() Variant {
 	v := Variant{ID: r.ID, ProductID: r.ProductID, Position: r.Position, SKU: r.SKU, Barcode: r.Barcode,
 		Price: money.Amount(r.Price), Options: [MaxOptions]*string{r.Option1, r.Option2, r.Option3},
 		Weight: r.Weight, WeightUnit: r.WeightUnit, RequiresShipping: r.RequiresShipping, Taxable: r.Taxable,
-		InventoryPolicy: r.InventoryPolicy, InventoryManagement: r.InventoryManagement, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		InventoryPolicy: r.InventoryPolicy, InventoryManagement: r.InventoryManagement, ImageID: r.ImageID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.CompareAtPrice != nil {
 		c := money.Amount(*r.CompareAtPrice)
 		v.CompareAtPrice = &c
@@ -134,8 +135,13 @@ func findProducts(tx *gorm.DB, q Query) ([]Product, error) {
 		v.InventoryQuantity = qty[v.ID]
 		p.Variants = append(p.Variants, v)
 	}
+	images, err := findImages(tx, ids)
+	if err != nil {
+		return nil, err
+	}
 	for i := range products {
 		fillOptionValues(&products[i])
+		products[i].Images = images[products[i].ID]
 	}
 	return products, nil
 }
@@ -236,18 +242,22 @@ func writeVariants(tx *gorm.DB, productID int64, old, vs []Variant) error {
 			cmp = &c
 		}
 		args := []any{v.Position, v.SKU, v.Barcode, int64(v.Price), cmp, v.Options[0], v.Options[1], v.Options[2],
-			v.Weight, v.WeightUnit, v.RequiresShipping, v.Taxable, v.InventoryPolicy, v.InventoryManagement, now}
+			v.Weight, v.WeightUnit, v.RequiresShipping, v.Taxable, v.InventoryPolicy, v.InventoryManagement, v.ImageID, now}
 		id := v.ID
 		var err error
 		if id != 0 {
 			err = tx.Exec(`UPDATE variants SET position = ?, sku = ?, barcode = ?, price = ?, compare_at_price = ?,
 				option1 = ?, option2 = ?, option3 = ?, weight = ?, weight_unit = ?, requires_shipping = ?, taxable = ?,
-				inventory_policy = ?, inventory_management = ?, updated_at = ? WHERE id = ? AND product_id = ?`,
+				inventory_policy = ?, inventory_management = ?, image_id = ?, updated_at = ? WHERE id = ? AND product_id = ?`,
 				append(args, id, productID)...).Error
 		} else {
 			err = tx.Raw(`INSERT INTO variants (position, sku, barcode, price, compare_at_price, option1, option2, option3,
-				weight, weight_unit, requires_shipping, taxable, inventory_policy, inventory_management, created_at, updated_at, product_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, append(args, now, productID)...).Scan(&id).Error
+				weight, weight_unit, requires_shipping, taxable, inventory_policy, inventory_management, image_id, created_at, updated_at, product_id)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, append(args, now, productID)...).Scan(&id).Error
+		}
+		if pg.Code(err) == pg.ForeignKeyViolation {
+			return &errs.Error{Kind: errs.Invalid, Message: "unknown image",
+				Fields: map[string][]string{"image_id": {fmt.Sprintf("%d is not an image of this product", *v.ImageID)}}}
 		}
 		if err != nil {
 			return fmt.Errorf("write variant: %w", err)
