@@ -99,6 +99,8 @@ type DB struct {
 	mu     sync.Mutex
 	shards map[int]*shard
 
+	plans planCache
+
 	// provisioning admits one provisioning at a time in this process. A
 	// provisioning holds a control connection in its transaction while it
 	// waits for the shard's directory row, and needs two more to finish; let

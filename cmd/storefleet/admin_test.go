@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storefleet/storefleet/internal/testenv"
 	"github.com/storefleet/storefleet/tenant"
@@ -112,5 +113,55 @@ func TestTokenCommandRefusesBadScopes(t *testing.T) {
 	err := run(context.Background(), envFor(url), []string{"tenant", "token", "scoped", "--scopes", "read_products,delete_everything"}, &out, &out)
 	if err == nil || !strings.Contains(err.Error(), "delete_everything") || out.Len() != 0 {
 		t.Errorf("tenant token with an unknown scope = %v, printed %q; want an error naming the scope and nothing printed", err, out.String())
+	}
+}
+
+// TestPlanSetsTheRateLimit moves a store between plans with the CLI and
+// watches its Admin API bucket follow: 40 on the trial plan, 400 on Plus.
+func TestPlanSetsTheRateLimit(t *testing.T) {
+	url := testenv.Database(t)
+	s := startServer(t, url)
+	ctx := context.Background()
+	if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: "gamma-tea", Name: "Gamma"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tok := mintToken(t, url, "gamma-tea", "read_products")
+	get := func() response {
+		return s.do(t, "GET", "gamma-tea.localhost", "/admin/api/2025-01/shop.json", "", "X-Shopify-Access-Token", tok)
+	}
+	var last response
+	for range 41 {
+		last = get()
+	}
+	if last.status != 429 || last.header.Get("Retry-After") == "" || !strings.HasSuffix(last.header.Get("X-Shopify-Shop-Api-Call-Limit"), "/40") {
+		t.Fatalf("41st call on the trial plan = %d %v, want 429 with Retry-After and n/40", last.status, last.header)
+	}
+
+	var out, errOut bytes.Buffer
+	if err := run(ctx, envFor(url), []string{"tenant", "plan", "gamma-tea", "plus"}, &out, &errOut); err != nil {
+		t.Fatalf("storefleet tenant plan gamma-tea plus = %v (%s)", err, errOut.String())
+	}
+	// The change reaches the server's cache through Redis.
+	deadline := time.Now().Add(5 * time.Second)
+	for last = get(); last.status != 200 && time.Now().Before(deadline); last = get() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if last.status != 200 || !strings.HasSuffix(last.header.Get("X-Shopify-Shop-Api-Call-Limit"), "/400") {
+		t.Errorf("call on the Plus plan = %d %v, want 200 and n/400", last.status, last.header)
+	}
+
+	if err := run(ctx, envFor(url), []string{"tenant", "plan", "gamma-tea", "platinum"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "plan not found") {
+		t.Errorf("storefleet tenant plan gamma-tea platinum = %v, want plan not found", err)
+	}
+	out.Reset()
+	if err := run(ctx, envFor(url), []string{"plan", "set", "wholesale", "--api-bucket", "120", "--api-leak", "6"}, &out, &errOut); err != nil {
+		t.Fatalf("storefleet plan set wholesale = %v", err)
+	}
+	if err := run(ctx, envFor(url), []string{"plan", "set", "Bad Code", "--api-bucket", "0"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "api_bucket") {
+		t.Errorf("storefleet plan set with a bad code and bucket = %v, want both named", err)
+	}
+	out.Reset()
+	if err := run(ctx, envFor(url), []string{"plan", "list"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "wholesale") || !strings.Contains(out.String(), "400") {
+		t.Errorf("storefleet plan list = %v\n%s, want trial … plus and wholesale", err, out.String())
 	}
 }

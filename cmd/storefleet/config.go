@@ -32,8 +32,6 @@ type config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long SIGTERM waits for in-flight requests"`
 	TenantCacheTTL  time.Duration `env:"TENANT_CACHE_TTL" envDefault:"30s" help:"how long a process trusts its cached host-to-store answers (changes also invalidate them through Redis)"`
 	MigrateParallel int           `env:"MIGRATE_PARALLELISM" envDefault:"4" help:"stores migrated at once by storefleet migrate"`
-	APIBucket       int           `env:"API_RATE_BUCKET" envDefault:"40" help:"Admin API: requests a token's bucket holds (Shopify's leaky bucket)"`
-	APILeak         float64       `env:"API_RATE_LEAK" envDefault:"2" help:"Admin API: requests per second a token's bucket drains"`
 	AccessReload    time.Duration `env:"ACCESS_RELOAD_INTERVAL" envDefault:"5m" help:"how often each process reloads the whole access policy (changes also arrive at once through Redis)"`
 	BlobURL         string        `env:"BLOB_URL" envDefault:"file://./.data/blobs" help:"where files (product images) are kept: a local folder (file://…) or an S3-compatible bucket (s3://bucket?region=…&endpoint=…, credentials from the AWS environment)"`
 	AllowPrivate    bool          `env:"ALLOW_PRIVATE_URLS" envDefault:"false" help:"let merchant-given URLs (image sources) reach loopback and private addresses: for local development and tests only"`
@@ -128,14 +126,11 @@ func (c *config) validate() error {
 	if c.TenantCacheTTL <= 0 {
 		bad("TENANT_CACHE_TTL", "must be positive")
 	}
-	if c.APIBucket < 1 {
-		bad("API_RATE_BUCKET", "%d must be at least 1", c.APIBucket)
-	}
-	if c.APILeak <= 0 {
-		bad("API_RATE_LEAK", "must be positive")
-	}
 	if c.AccessReload <= 0 {
 		bad("ACCESS_RELOAD_INTERVAL", "must be positive")
+	}
+	if scheme, _, ok := strings.Cut(c.BlobURL, "://"); ok && scheme != "file" && scheme != "s3" {
+		bad("BLOB_URL", "%q must be a folder (file://…) or an S3-compatible bucket (s3://…)", scheme)
 	}
 	if len(problems) > 0 {
 		return errors.New("invalid configuration: " + strings.Join(problems, "; "))

@@ -55,6 +55,7 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 		migrateCmd(getenv, stdout, stderr),
 		tenantCmd(getenv, stdout, stderr),
 		shardCmd(getenv, stdout, stderr),
+		planCmd(getenv, stdout, stderr),
 	)
 	return root.ExecuteContext(ctx)
 }

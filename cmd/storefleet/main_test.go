@@ -168,9 +168,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"SHUTDOWN_TIMEOUT":       "soon",
 		"TENANT_CACHE_TTL":       "-1s",
 		"MIGRATE_PARALLELISM":    "0",
-		"API_RATE_BUCKET":        "0",
-		"API_RATE_LEAK":          "fast",
 		"ACCESS_RELOAD_INTERVAL": "0s",
+		"BLOB_URL":               "gs://bucket",
+		"ALLOW_PRIVATE_URLS":     "maybe",
 	} {
 		_, err := loadConfig(func(k string) string {
 			if k == key {
@@ -227,7 +227,7 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	}
 	for _, key := range []string{"STOREFLEET_ENV", "HTTP_ADDR", "BASE_URL", "DATABASE_URL", "DATABASE_MAX_CONNS", "REDIS_URL",
 		"LOG_FORMAT", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "TENANT_CACHE_TTL", "MIGRATE_PARALLELISM",
-		"API_RATE_BUCKET", "API_RATE_LEAK", "ACCESS_RELOAD_INTERVAL"} {
+		"ACCESS_RELOAD_INTERVAL", "BLOB_URL", "ALLOW_PRIVATE_URLS"} {
 		if !strings.Contains(out.String(), key) {
 			t.Errorf("serve --help does not list %s", key)
 		}

@@ -31,8 +31,12 @@ const onePixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mN
 // responses (successes and errors) validate against it.
 func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	dbURL := testenv.Database(t)
-	s := startServer(t, dbURL, "API_RATE_BUCKET", "1000") // the scenario is longer than one bucket
+	s := startServer(t, dbURL)
 	ctx := context.Background()
+	// The scenario is longer than one bucket of the trial plan.
+	if err := s.deps.db.SavePlan(ctx, tenant.Plan{Code: "trial", Name: "Trial", APIBucket: 1000, APILeak: 2}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: "spec-shop", Name: "Spec Shop"}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -201,7 +201,24 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 	}
 	exportCmd.Flags().StringVarP(&output, "output", "o", "-", "file to write (default: standard output)")
 
-	cmd.AddCommand(create, list, token, importCmd, exportCmd,
+	planCmd := &cobra.Command{
+		Use:   "plan <slug or id> <plan>",
+		Short: "Move a store to a plan (its Admin API rate limit follows at once)",
+		Args:  cobra.ExactArgs(2),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			t, err := findStore(ctx, d.db, args[0])
+			if err != nil {
+				return describe(err)
+			}
+			if t, err = d.db.SetPlan(ctx, t.ID, args[1]); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "store %d %q is now on plan %s\n", t.ID, t.Slug, t.Plan)
+			return nil
+		}),
+	}
+
+	cmd.AddCommand(create, list, token, importCmd, exportCmd, planCmd,
 		setStatus("suspend", "Suspend a store: its storefront and API refuse requests", tenant.Suspended),
 		setStatus("resume", "Resume a suspended store", tenant.Active),
 		del)
@@ -342,5 +359,45 @@ func shardCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comma
 	set.Flags().IntVar(&setCapacity, "capacity", 5000, "how many stores the shard may hold")
 	set.Flags().StringVar(&status, "status", "open", "open (takes new stores) or closed")
 	cmd.AddCommand(list, add, set)
+	return cmd
+}
+
+func planCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "plan", Short: "List and change the plans stores are on, and their limits"}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List plans with their Admin API rate limits",
+		Args:  cobra.NoArgs,
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, _ []string) error {
+			plans, err := d.db.Plans(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "CODE\tNAME\tAPI BUCKET\tAPI LEAK/S")
+			for _, p := range plans {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%g\n", p.Code, p.Name, p.APIBucket, p.APILeak)
+			}
+			return tw.Flush()
+		}),
+	}
+	var p tenant.Plan
+	set := &cobra.Command{
+		Use:   "set <code>",
+		Short: "Create a plan or change its name and limits (every server applies them within 10 s)",
+		Args:  cobra.ExactArgs(1),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			p.Code = args[0]
+			if err := d.db.SavePlan(ctx, p); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "plan %s: API bucket %d, leaking %g a second\n", p.Code, p.APIBucket, p.APILeak)
+			return nil
+		}),
+	}
+	set.Flags().StringVar(&p.Name, "name", "", "the plan's name as merchants see it (default: the code)")
+	set.Flags().IntVar(&p.APIBucket, "api-bucket", 40, "Admin API requests a token's bucket holds")
+	set.Flags().Float64Var(&p.APILeak, "api-leak", 2, "Admin API requests per second a token's bucket drains")
+	cmd.AddCommand(list, set)
 	return cmd
 }

@@ -7,6 +7,7 @@ package apps
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,13 +44,23 @@ const (
 type Gate struct {
 	db      *tenant.DB
 	limiter *ratelimit.Limiter
-	bucket  ratelimit.Bucket
+	limits  Limits
 	log     *slog.Logger
 }
 
-// NewGate returns a gate that limits each token of each store to bucket.
-func NewGate(db *tenant.DB, limiter *ratelimit.Limiter, bucket ratelimit.Bucket, log *slog.Logger) *Gate {
-	return &Gate{db: db, limiter: limiter, bucket: bucket, log: log}
+// Limits says how big a store's buckets are; in production, by its plan
+// (tenant.DB.APILimit).
+type Limits func(ctx context.Context, t *tenant.Tenant) (ratelimit.Bucket, error)
+
+// Fixed gives every store the same bucket, for tests.
+func Fixed(b ratelimit.Bucket) Limits {
+	return func(context.Context, *tenant.Tenant) (ratelimit.Bucket, error) { return b, nil }
+}
+
+// NewGate returns a gate that limits each token of each store to the bucket
+// limits gives the store.
+func NewGate(db *tenant.DB, limiter *ratelimit.Limiter, limits Limits, log *slog.Logger) *Gate {
+	return &Gate{db: db, limiter: limiter, limits: limits, log: log}
 }
 
 // Resource is a module's Admin API surface: it mounts its routes on r,
@@ -164,7 +175,12 @@ func (g *Gate) authenticate(c *gin.Context) {
 // the bucket's level on every response.
 func (g *Gate) limit(c *gin.Context) {
 	p := PrincipalOf(c)
-	res, err := g.limiter.Take(c.Request.Context(), fmt.Sprintf("admin:%d:%d", p.Store.ID, p.Token.ID), g.bucket)
+	bucket, err := g.limits(c.Request.Context(), p.Store)
+	if err != nil {
+		Abort(c, g.log, err)
+		return
+	}
+	res, err := g.limiter.Take(c.Request.Context(), fmt.Sprintf("admin:%d:%d", p.Store.ID, p.Token.ID), bucket)
 	if err != nil {
 		// Redis is down: serve rather than fail every partner's call.
 		g.log.WarnContext(c.Request.Context(), "rate limit unavailable; letting the request through", "err", err)
@@ -174,7 +190,7 @@ func (g *Gate) limit(c *gin.Context) {
 	if !res.Allowed {
 		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(res.RetryAfter.Seconds()))))
 		c.AbortWithStatusJSON(http.StatusTooManyRequests, gin.H{"errors": fmt.Sprintf(
-			"Exceeded %g calls per second for api client. Reduce request rates to resume uninterrupted service.", g.bucket.Leak)})
+			"Exceeded %g calls per second for api client. Reduce request rates to resume uninterrupted service.", bucket.Leak)})
 	}
 }
 

@@ -54,7 +54,7 @@ func New(t testing.TB, build func(db *tenant.DB) []apps.Resource) *Harness {
 		}
 		c.Request = c.Request.WithContext(tenant.NewContext(c.Request.Context(), st))
 	})
-	apps.NewGate(db, ratelimit.New(rdb), ratelimit.Bucket{Capacity: 100_000, Leak: 1000}, log).Mount(engine, build(db)...)
+	apps.NewGate(db, ratelimit.New(rdb), apps.Fixed(ratelimit.Bucket{Capacity: 100_000, Leak: 1000}), log).Mount(engine, build(db)...)
 	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
 	return &Harness{t: t, DB: db, srv: srv}
