@@ -148,12 +148,20 @@ func PageInfo(f errs.Fields, v url.Values, filters any) (after, before int64) {
 // going back), previous when the page is not the first. filters are what
 // the cursors carry; limit is the page size.
 func SetLinks(c *gin.Context, filters any, limit int, first, last int64, backward, more, paged bool) {
+	SetPageLinks(c, limit, filters, last, filters, first, backward, more, paged)
+}
+
+// SetPageLinks is SetLinks for lists whose order has more than an id: the
+// next link carries nextFilters and continues after id after, the previous
+// link carries prevFilters and continues before id before, so each can hold
+// its own tie-breaker.
+func SetPageLinks(c *gin.Context, limit int, nextFilters any, after int64, prevFilters any, before int64, backward, more, paged bool) {
 	var links []string
 	if (!backward && more) || backward {
-		links = append(links, pageLink(c, filters, limit, cursor{After: last}, "next"))
+		links = append(links, pageLink(c, nextFilters, limit, cursor{After: after}, "next"))
 	}
 	if (backward && more) || (!backward && paged) {
-		links = append(links, pageLink(c, filters, limit, cursor{Before: first}, "previous"))
+		links = append(links, pageLink(c, prevFilters, limit, cursor{Before: before}, "previous"))
 	}
 	if len(links) > 0 {
 		c.Header("Link", strings.Join(links, ", "))

@@ -297,14 +297,23 @@ func (s *Service) listLocationLevels(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	limit, err := parseLimit(c.Request.URL.Query())
+	v := c.Request.URL.Query()
+	f := errs.Fields{}
+	q, paged := parseLevelPage(f, v)
+	if !paged {
+		q = LevelQuery{Limit: apps.ParseLimit(f, v)}
+	}
+	if len(q.ItemIDs) > 0 || len(q.LocationIDs) > 1 {
+		f.Add("page_info", "is invalid; use the link from the previous response as it is")
+	}
+	if err := f.Err(); err != nil {
+		return apps.Malformed(err)
+	}
+	ls, more, err := s.LocationLevels(c.Request.Context(), apps.PrincipalOf(c).Store, id, q)
 	if err != nil {
 		return err
 	}
-	ls, err := s.LocationLevels(c.Request.Context(), apps.PrincipalOf(c).Store, id, limit)
-	if err != nil {
-		return err
-	}
+	setLevelLinks(c, LevelQuery{Limit: q.Limit, AfterItem: q.AfterItem, BeforeItem: q.BeforeItem}, ls, more, paged)
 	return writeLevels(c, ls)
 }
 
@@ -449,14 +458,8 @@ func writeLevel(c *gin.Context, status int, l Level) error {
 func (s *Service) listLevels(c *gin.Context) error {
 	v := c.Request.URL.Query()
 	f := errs.Fields{}
-	var q LevelQuery
-	if v.Get("page_info") != "" {
-		// A next page: the filters and the (item, location) it starts
-		// after come from the cursor.
-		limit := apps.ParseLimit(f, v)
-		q.AfterItem, _ = apps.PageInfo(f, v, &q)
-		q.Limit = limit
-	} else {
+	q, paged := parseLevelPage(f, v)
+	if !paged {
 		q = LevelQuery{Limit: apps.ParseLimit(f, v), ItemIDs: parseIDs(f, v, "inventory_item_ids", maxLevelIDs),
 			LocationIDs: parseIDs(f, v, "location_ids", maxLevelIDs)}
 	}
@@ -473,14 +476,39 @@ func (s *Service) listLevels(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if more {
-		// Forward only: each page links to the next, as far as it goes.
-		last := ls[len(ls)-1]
-		next := q
-		next.AfterLocation = last.LocationID
-		apps.SetLinks(c, next, q.Limit, 0, last.ItemID, false, true, false)
-	}
+	setLevelLinks(c, q, ls, more, paged)
 	return writeLevels(c, ls)
+}
+
+// parseLevelPage reads a page_info cursor, if there is one: the filters and
+// the (item, location) the page continues from come from it.
+func parseLevelPage(f errs.Fields, v url.Values) (q LevelQuery, paged bool) {
+	if v.Get("page_info") == "" {
+		return LevelQuery{}, false
+	}
+	limit := apps.ParseLimit(f, v)
+	q.AfterItem, q.BeforeItem = apps.PageInfo(f, v, &q)
+	q.Limit = limit
+	if q.AfterItem == 0 {
+		q.AfterLocation = 0
+	}
+	if q.BeforeItem == 0 {
+		q.BeforeLocation = 0
+	}
+	return q, true
+}
+
+// setLevelLinks links a page of levels to its neighbours, each cursor
+// holding the (item, location) pair it continues from.
+func setLevelLinks(c *gin.Context, q LevelQuery, ls []Level, more, paged bool) {
+	if len(ls) == 0 {
+		return
+	}
+	first, last := ls[0], ls[len(ls)-1]
+	next, prev := q, q
+	next.AfterLocation, next.BeforeLocation = last.LocationID, 0
+	prev.AfterLocation, prev.BeforeLocation = 0, first.LocationID
+	apps.SetPageLinks(c, q.Limit, next, last.ItemID, prev, first.ItemID, q.BeforeItem != 0, more, paged)
 }
 
 // decodeChange reads the body of a level write; quantity as for toChange.

@@ -499,35 +499,72 @@ func TestEnsureItemsAndQuantities(t *testing.T) {
 	})
 }
 
-// TestLevelPages: more levels than a page follow Link headers to the end,
-// none lost or repeated.
+// TestLevelPages: more levels than a page follow Link headers to the end
+// and back again, none lost or repeated, with two locations per item so the
+// cursors must hold both halves of the (item, location) order; and the same
+// at one location.
 func TestLevelPages(t *testing.T) {
 	h := appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{inventory.NewService(db)} })
 	st := h.Store("inventory-pages")
 	tok := h.Token(st, "write_inventory")
 	loc := int64(h.Do(st, tok, "GET", "/locations.json", "").JSON(t)["locations"].([]any)[0].(map[string]any)["id"].(float64))
-	var ids []string
+	loc2 := addLocation(t, h, st, "Second")
+	var ids, all, atSecond []string
 	for item := int64(101); item <= 105; item++ {
-		if r := h.Do(st, tok, "POST", "/inventory_levels/set.json", fmt.Sprintf(`{"location_id":%d,"inventory_item_id":%d,"available":%d}`, loc, item, item)); r.Status != 200 {
-			t.Fatalf("set = %d %s", r.Status, r.Body)
+		for _, l := range []int64{loc, loc2} {
+			if r := h.Do(st, tok, "POST", "/inventory_levels/set.json", fmt.Sprintf(`{"location_id":%d,"inventory_item_id":%d,"available":%d}`, l, item, item)); r.Status != 200 {
+				t.Fatalf("set = %d %s", r.Status, r.Body)
+			}
+			all = append(all, fmt.Sprintf("%d@%d", item, l))
 		}
 		ids = append(ids, fmt.Sprint(item))
+		atSecond = append(atSecond, fmt.Sprintf("%d@%d", item, loc2))
 	}
-	path := "/inventory_levels.json?limit=2&inventory_item_ids=" + strings.Join(ids, ",")
-	var seen []string
-	for range 10 {
-		r := h.Do(st, tok, "GET", path, "")
-		if r.Status != 200 {
-			t.Fatalf("GET %s = %d %s", path, r.Status, r.Body)
+	var lastPage string // the last next link followed
+	walk := func(path, rel string) []string {
+		t.Helper()
+		var seen []string
+		for range 20 {
+			r := h.Do(st, tok, "GET", path, "")
+			if r.Status != 200 {
+				t.Fatalf("GET %s = %d %s", path, r.Status, r.Body)
+			}
+			var page []string
+			for _, l := range r.JSON(t)["inventory_levels"].([]any) {
+				m := l.(map[string]any)
+				page = append(page, fmt.Sprintf("%v@%v", m["inventory_item_id"], m["location_id"]))
+			}
+			if rel == "previous" {
+				seen = append(page, seen...)
+			} else {
+				seen = append(seen, page...)
+			}
+			next := r.Links(t)[rel]
+			if next == "" {
+				return seen
+			}
+			path = next
+			if rel == "next" {
+				lastPage = path
+			}
 		}
-		for _, l := range r.JSON(t)["inventory_levels"].([]any) {
-			seen = append(seen, fmt.Sprint(l.(map[string]any)["inventory_item_id"]))
-		}
-		if path = r.Links(t)["next"]; path == "" {
-			break
-		}
+		t.Fatalf("paging %s did not end", rel)
+		return nil
 	}
-	if strings.Join(seen, ",") != strings.Join(ids, ",") {
-		t.Errorf("levels over all pages = %v, want %v once each", seen, ids)
+	for _, tc := range []struct {
+		first string
+		want  []string
+	}{
+		{"/inventory_levels.json?limit=3&inventory_item_ids=" + strings.Join(ids, ","), all},
+		{fmt.Sprintf("/locations/%d/inventory_levels.json?limit=2", loc2), atSecond},
+	} {
+		lastPage = ""
+		if got := walk(tc.first, "next"); !slices.Equal(got, tc.want) {
+			t.Errorf("forward from %s = %v, want %v", tc.first, got, tc.want)
+		}
+		// Back from the last page to the first, through previous links.
+		if got := walk(lastPage, "previous"); !slices.Equal(got, tc.want) {
+			t.Errorf("backward to %s = %v, want %v", tc.first, got, tc.want)
+		}
 	}
 }

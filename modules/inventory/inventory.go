@@ -18,6 +18,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
+	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -92,21 +93,16 @@ func (s *Service) CountLocations(ctx context.Context, t *tenant.Tenant) (int64, 
 	return n, nil
 }
 
-// LocationLevels lists the levels at store t's location id, in item order,
-// at most limit.
+// LocationLevels lists the levels at store t's location id that q selects
+// (its LocationIDs are ignored), in item order, and whether more follow.
 //
 // Errors: NotFound (ErrLocationNotFound).
-func (s *Service) LocationLevels(ctx context.Context, t *tenant.Tenant, id int64, limit int) ([]Level, error) {
-	var ls []Level
-	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
-		if _, err := findLocation(tx, id); err != nil {
-			return err
-		}
-		var err error
-		ls, err = findLevels(tx, LevelQuery{LocationIDs: []int64{id}, Limit: limit})
-		return err
-	})
-	return ls, err
+func (s *Service) LocationLevels(ctx context.Context, t *tenant.Tenant, id int64, q LevelQuery) ([]Level, bool, error) {
+	if _, err := s.Location(ctx, t, id); err != nil {
+		return nil, false, err
+	}
+	q.LocationIDs = []int64{id}
+	return s.Levels(ctx, t, q)
 }
 
 // --- items -----------------------------------------------------------------
@@ -184,10 +180,13 @@ type LevelQuery struct {
 	ItemIDs     []int64 `json:"i,omitempty"`
 	LocationIDs []int64 `json:"l,omitempty"`
 	Limit       int     `json:"-"`
-	// The page starts after (AfterItem, AfterLocation), in the list's
-	// (inventory_item_id, location_id) order.
-	AfterItem     int64 `json:"-"`
-	AfterLocation int64 `json:"al,omitempty"`
+	// The page starts after (AfterItem, AfterLocation), or ends before
+	// (BeforeItem, BeforeLocation), in the list's (inventory_item_id,
+	// location_id) order.
+	AfterItem      int64 `json:"-"`
+	AfterLocation  int64 `json:"al,omitempty"`
+	BeforeItem     int64 `json:"-"`
+	BeforeLocation int64 `json:"bl,omitempty"`
 }
 
 // Levels lists store t's levels that q selects, in (item, location) order,
@@ -201,10 +200,7 @@ func (s *Service) Levels(ctx context.Context, t *tenant.Tenant, q LevelQuery) ([
 		ls, err = findLevels(tx, page)
 		return err
 	})
-	more := len(ls) > q.Limit
-	if more {
-		ls = ls[:q.Limit]
-	}
+	ls, more := pg.TrimPage(ls, q.Limit, q.BeforeItem != 0)
 	return ls, more, err
 }
 

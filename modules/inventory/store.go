@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -181,15 +182,24 @@ func findLevels(tx *gorm.DB, f LevelQuery) ([]Level, error) {
 		where += " AND location_id IN ?"
 		args = append(args, f.LocationIDs)
 	}
-	if f.AfterItem != 0 {
+	order := "inventory_item_id, location_id"
+	switch {
+	case f.AfterItem != 0:
 		where += " AND (inventory_item_id, location_id) > (?, ?)"
 		args = append(args, f.AfterItem, f.AfterLocation)
+	case f.BeforeItem != 0: // the rows nearest the cursor, turned back below
+		where += " AND (inventory_item_id, location_id) < (?, ?)"
+		args = append(args, f.BeforeItem, f.BeforeLocation)
+		order = "inventory_item_id DESC, location_id DESC"
 	}
 	args = append(args, f.Limit)
 	var rows []levelRow
-	err := tx.Raw(`SELECT `+levelColumns+` FROM inventory_levels WHERE `+where+` ORDER BY inventory_item_id, location_id LIMIT ?`, args...).Scan(&rows).Error
+	err := tx.Raw(`SELECT `+levelColumns+` FROM inventory_levels WHERE `+where+` ORDER BY `+order+` LIMIT ?`, args...).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("find inventory levels: %w", err)
+	}
+	if f.BeforeItem != 0 {
+		slices.Reverse(rows)
 	}
 	out := make([]Level, len(rows))
 	for i, r := range rows {
