@@ -190,3 +190,75 @@ func insertMembership(tx *gorm.DB, account AccountID, t ID, role Role) (rbac.Cha
 	}
 	return rbac.Change{Added: []rbac.Rule{r}}, nil
 }
+
+// ErrNotMember is for an account that has no role in a store.
+var ErrNotMember = errs.E(errs.Unauthenticated, "this account is not a member of this store")
+
+// RoleIn returns account's role in store t.
+//
+// Errors: Unauthenticated (ErrNotMember).
+func (d *DB) RoleIn(ctx context.Context, account AccountID, t *Tenant) (Role, error) {
+	var roles []string
+	err := d.control.WithContext(ctx).Raw(`SELECT role FROM platform.memberships WHERE account_id = ? AND tenant_id = ?`,
+		int64(account), int64(t.ID)).Scan(&roles).Error
+	if err != nil {
+		return "", fmt.Errorf("find role of account %d in store %d: %w", account, t.ID, err)
+	}
+	if len(roles) == 0 {
+		return "", ErrNotMember
+	}
+	return Role(roles[0]), nil
+}
+
+// CreateAccount makes a merchant account that belongs to no store yet (a
+// staff member before their first role).
+//
+// Errors: Invalid (with per-field messages), Conflict (ErrEmailTaken).
+func (d *DB) CreateAccount(ctx context.Context, email, password, name string) (Account, error) {
+	f := errs.Fields{}
+	email, err := auth.NormalizeEmail(email)
+	if err != nil {
+		f.Add("email", "%s", strings.TrimPrefix(errs.MessageOf(err), "email "))
+	}
+	if err := auth.ValidatePassword(password); err != nil {
+		f.Add("password", "%s", strings.TrimPrefix(errs.MessageOf(err), "password "))
+	}
+	if err := f.Err(); err != nil {
+		return Account{}, err
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return Account{}, err
+	}
+	return insertAccount(d.control.WithContext(ctx), email, hash, strings.TrimSpace(name))
+}
+
+// SetRole gives account role in store t, replacing any role it had there;
+// every process's access policy follows.
+//
+// Errors: Invalid (an unknown role), NotFound (no such account).
+func (d *DB) SetRole(ctx context.Context, account AccountID, t *Tenant, role Role) error {
+	switch role {
+	case RoleOwner, RoleAdmin, RoleStaff, RoleFulfillment, RoleViewer:
+	default:
+		return errs.E(errs.Invalid, "role must be owner, admin, staff, fulfillment or viewer")
+	}
+	var change rbac.Change
+	err := d.control.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`DELETE FROM platform.memberships WHERE account_id = ? AND tenant_id = ?`, int64(account), int64(t.ID)).Error; err != nil {
+			return fmt.Errorf("delete membership: %w", err)
+		}
+		removed, err := rbac.Unassign(tx, rbac.Account(int64(account)), rbac.Store(int64(t.ID)))
+		if err != nil {
+			return err
+		}
+		change, err = insertMembership(tx, account, t.ID, role)
+		change.Removed = removed
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	d.publishAccess(ctx, change)
+	return nil
+}

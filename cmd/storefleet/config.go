@@ -13,6 +13,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/tenant"
@@ -33,6 +34,8 @@ type config struct {
 	TenantCacheTTL  time.Duration `env:"TENANT_CACHE_TTL" envDefault:"30s" help:"how long a process trusts its cached host-to-store answers (changes also invalidate them through Redis)"`
 	MigrateParallel int           `env:"MIGRATE_PARALLELISM" envDefault:"4" help:"stores migrated at once by storefleet migrate"`
 	AccessReload    time.Duration `env:"ACCESS_RELOAD_INTERVAL" envDefault:"5m" help:"how often each process reloads the whole access policy (changes also arrive at once through Redis)"`
+	SessionSecret   string        `env:"SESSION_SECRET" envDefault:"" secret:"true" help:"key that signs staff sessions, at least 32 bytes, the same on every server; required in production (development uses a fixed key)"`
+	SessionTTL      time.Duration `env:"SESSION_TTL" envDefault:"15m" help:"how long a staff session token lives"`
 	BlobURL         string        `env:"BLOB_URL" envDefault:"file://./.data/blobs" help:"where files (product images) are kept: a local folder (file://…) or an S3-compatible bucket (s3://bucket?region=…&endpoint=…, credentials from the AWS environment)"`
 	AllowPrivate    bool          `env:"ALLOW_PRIVATE_URLS" envDefault:"false" help:"let merchant-given URLs (image sources) reach loopback and private addresses: for local development and tests only"`
 
@@ -128,6 +131,15 @@ func (c *config) validate() error {
 	}
 	if c.AccessReload <= 0 {
 		bad("ACCESS_RELOAD_INTERVAL", "must be positive")
+	}
+	switch {
+	case c.SessionSecret == "" && c.Env == "production":
+		bad("SESSION_SECRET", "is required in production (at least %d random bytes, e.g. `openssl rand -hex 32`)", auth.MinSessionKey)
+	case c.SessionSecret != "" && len(c.SessionSecret) < auth.MinSessionKey:
+		bad("SESSION_SECRET", "must be at least %d bytes", auth.MinSessionKey)
+	}
+	if c.SessionTTL < time.Minute {
+		bad("SESSION_TTL", "must be at least 1m")
 	}
 	if scheme, _, ok := strings.Cut(c.BlobURL, "://"); ok && scheme != "file" && scheme != "s3" {
 		bad("BLOB_URL", "%q must be a folder (file://…) or an S3-compatible bucket (s3://…)", scheme)

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/blob"
 	"github.com/storefleet/storefleet/internal/safehttp"
 	"github.com/storefleet/storefleet/modules/catalog"
@@ -63,11 +64,12 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 // deps are what most commands need: configuration, a logger, Redis, and the
 // control plane.
 type deps struct {
-	cfg    config
-	log    *slog.Logger
-	rdb    *redis.Client
-	db     *tenant.DB
-	bucket *blob.Bucket
+	cfg      config
+	log      *slog.Logger
+	rdb      *redis.Client
+	db       *tenant.DB
+	bucket   *blob.Bucket
+	sessions *auth.Sessions // signs and checks staff sessions
 }
 
 // openDeps loads the configuration and connects to PostgreSQL and Redis.
@@ -95,18 +97,30 @@ func openDeps(ctx context.Context, getenv func(string) string, stderr io.Writer)
 		rdb.Close()
 		return nil, fmt.Errorf("%w (is it running? `make services` starts one)", err)
 	}
+	key := cfg.SessionSecret
+	if key == "" {
+		key = devSessionKey
+	}
+	sessions, err := auth.NewSessions([]byte(key), cfg.SessionTTL)
+	if err != nil {
+		return nil, fmt.Errorf("SESSION_SECRET: %w", err)
+	}
 	bucket, err := blob.Open(ctx, cfg.BlobURL)
 	if err != nil {
 		db.Close()
 		rdb.Close()
 		return nil, fmt.Errorf("BLOB_URL: %w", err)
 	}
-	return &deps{cfg: cfg, log: log, rdb: rdb, db: db, bucket: bucket}, nil
+	return &deps{cfg: cfg, log: log, rdb: rdb, db: db, bucket: bucket, sessions: sessions}, nil
 }
 
 func (d *deps) Close() error {
 	return errors.Join(d.bucket.Close(), d.db.Close(), d.rdb.Close())
 }
+
+// devSessionKey signs staff sessions in development when SESSION_SECRET is
+// not set; production refuses to start without one.
+const devSessionKey = "storefleet-development-session-key-not-secret"
 
 // catalog is the catalog service, with images in the configured bucket.
 func (d *deps) catalog() *catalog.Service {

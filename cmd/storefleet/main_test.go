@@ -170,6 +170,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"MIGRATE_PARALLELISM":    "0",
 		"ACCESS_RELOAD_INTERVAL": "0s",
 		"BLOB_URL":               "gs://bucket",
+		"SESSION_SECRET":         "short",
+		"SESSION_TTL":            "1s",
 		"ALLOW_PRIVATE_URLS":     "maybe",
 	} {
 		_, err := loadConfig(func(k string) string {
@@ -181,6 +183,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("loadConfig(%s=%q) = %v, want an error naming %s", key, val, err, key)
 		}
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"STOREFLEET_ENV": "production"}[k] }); err == nil || !strings.Contains(err.Error(), "SESSION_SECRET") {
+		t.Errorf("loadConfig(production without SESSION_SECRET) = %v, want an error naming SESSION_SECRET", err)
 	}
 	// The command fails at start the same way, before touching any service.
 	var out bytes.Buffer
@@ -227,7 +232,7 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	}
 	for _, key := range []string{"STOREFLEET_ENV", "HTTP_ADDR", "BASE_URL", "DATABASE_URL", "DATABASE_MAX_CONNS", "REDIS_URL",
 		"LOG_FORMAT", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "TENANT_CACHE_TTL", "MIGRATE_PARALLELISM",
-		"ACCESS_RELOAD_INTERVAL", "BLOB_URL", "ALLOW_PRIVATE_URLS"} {
+		"ACCESS_RELOAD_INTERVAL", "BLOB_URL", "ALLOW_PRIVATE_URLS", "SESSION_SECRET", "SESSION_TTL"} {
 		if !strings.Contains(out.String(), key) {
 			t.Errorf("serve --help does not list %s", key)
 		}

@@ -116,7 +116,7 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 
 	// A store's host: the Admin API behind its gate, the storefront for the rest.
 	store := gin.New()
-	gate := apps.NewGate(db, ratelimit.New(d.rdb), db.APILimit, log)
+	gate := apps.NewGate(db, ratelimit.New(d.rdb), db.APILimit, d.sessions, log)
 	cat := d.catalog()
 	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db))
 	store.GET("/cdn/shop/products/:file", func(c *gin.Context) {

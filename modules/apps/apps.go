@@ -21,6 +21,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/rbac"
@@ -40,12 +41,15 @@ const (
 	CallLimitHeader    = "X-Shopify-Shop-Api-Call-Limit"
 )
 
-// Gate admits Admin API requests.
+// Gate admits Admin API requests: from apps, by their access tokens, and
+// from staff, by their session tokens (Authorization: Bearer), checked
+// against the same access policy.
 type Gate struct {
-	db      *tenant.DB
-	limiter *ratelimit.Limiter
-	limits  Limits
-	log     *slog.Logger
+	db       *tenant.DB
+	limiter  *ratelimit.Limiter
+	limits   Limits
+	sessions *auth.Sessions
+	log      *slog.Logger
 }
 
 // Limits says how big a store's buckets are; in production, by its plan
@@ -57,10 +61,11 @@ func Fixed(b ratelimit.Bucket) Limits {
 	return func(context.Context, *tenant.Tenant) (ratelimit.Bucket, error) { return b, nil }
 }
 
-// NewGate returns a gate that limits each token of each store to the bucket
-// limits gives the store.
-func NewGate(db *tenant.DB, limiter *ratelimit.Limiter, limits Limits, log *slog.Logger) *Gate {
-	return &Gate{db: db, limiter: limiter, limits: limits, log: log}
+// NewGate returns a gate that limits each caller of each store to the
+// bucket limits gives the store, and admits staff with sessions that
+// sessions signed (nil: app tokens only).
+func NewGate(db *tenant.DB, limiter *ratelimit.Limiter, limits Limits, sessions *auth.Sessions, log *slog.Logger) *Gate {
+	return &Gate{db: db, limiter: limiter, limits: limits, sessions: sessions, log: log}
 }
 
 // Resource is a module's Admin API surface: it mounts its routes on r,
@@ -107,10 +112,21 @@ func Abort(c *gin.Context, log *slog.Logger, err error) {
 	c.Abort()
 }
 
-// Principal is who is calling: for now, always an API token.
+// Principal is who is calling: an app, by its token, or a member of the
+// store's staff, by a session.
 type Principal struct {
-	Store *tenant.Tenant
-	Token tenant.Token
+	Store   *tenant.Tenant
+	Token   tenant.Token     // an app's token; zero for staff
+	Account tenant.AccountID // a staff member's account; zero for an app
+	Role    tenant.Role      // the staff member's role
+}
+
+// Subject is the caller as the access policy names it.
+func (p Principal) Subject() string {
+	if p.Account != 0 {
+		return rbac.Account(int64(p.Account))
+	}
+	return p.Token.Subject()
 }
 
 const principalKey = "storefleet.principal"
@@ -155,12 +171,17 @@ func acceptsJSON(accept string) bool {
 	return false
 }
 
-// authenticate admits a request that carries a live token of this store.
+// authenticate admits a request that carries a live token of this store,
+// or the session of a member of its staff.
 func (g *Gate) authenticate(c *gin.Context) {
 	t := tenant.FromContext(c.Request.Context())
 	secret := c.GetHeader(ShopifyTokenHeader)
 	if secret == "" {
 		secret = c.GetHeader(TokenHeader)
+	}
+	if bearer, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok && secret == "" && g.sessions != nil {
+		g.admitStaff(c, t, strings.TrimSpace(bearer))
+		return
 	}
 	tok, err := g.db.Authenticate(c.Request.Context(), t, secret)
 	if err != nil {
@@ -169,6 +190,24 @@ func (g *Gate) authenticate(c *gin.Context) {
 	}
 	web.AddLogAttrs(c.Request.Context(), slog.Int64("token", tok.ID))
 	c.Set(principalKey, Principal{Store: t, Token: tok})
+}
+
+// admitStaff admits a request with a staff session of an account that is a
+// member of store t.
+func (g *Gate) admitStaff(c *gin.Context, t *tenant.Tenant, token string) {
+	sess, err := g.sessions.Check(token)
+	if err != nil {
+		Abort(c, g.log, err)
+		return
+	}
+	account := tenant.AccountID(sess.Account)
+	role, err := g.db.RoleIn(c.Request.Context(), account, t)
+	if err != nil {
+		Abort(c, g.log, err)
+		return
+	}
+	web.AddLogAttrs(c.Request.Context(), slog.Int64("account", sess.Account))
+	c.Set(principalKey, Principal{Store: t, Account: account, Role: role})
 }
 
 // limit pours the request into the token's bucket, fleet-wide, and reports
@@ -180,7 +219,7 @@ func (g *Gate) limit(c *gin.Context) {
 		Abort(c, g.log, err)
 		return
 	}
-	res, err := g.limiter.Take(c.Request.Context(), fmt.Sprintf("admin:%d:%d", p.Store.ID, p.Token.ID), bucket)
+	res, err := g.limiter.Take(c.Request.Context(), fmt.Sprintf("admin:%d:%s", p.Store.ID, p.Subject()), bucket)
 	if err != nil {
 		// Redis is down: serve rather than fail every partner's call.
 		g.log.WarnContext(c.Request.Context(), "rate limit unavailable; letting the request through", "err", err)
@@ -212,11 +251,14 @@ func (g *Gate) Check(c *gin.Context, obj, act string) error {
 	if err != nil {
 		return err
 	}
-	ok, err := access.Allowed(p.Token.Subject(), rbac.Store(int64(p.Store.ID)), obj, act)
+	ok, err := access.Allowed(p.Subject(), rbac.Store(int64(p.Store.ID)), obj, act)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	switch {
+	case !ok && p.Account != 0:
+		return errs.E(errs.Forbidden, "your role in this store (%s) may not %s %s", p.Role, act, obj)
+	case !ok:
 		return errs.E(errs.Forbidden, "[API] This action requires merchant approval for %s_%s scope.", act, obj)
 	}
 	return nil

@@ -67,7 +67,7 @@ func setup(t *testing.T, bucket ratelimit.Bucket) fixture {
 	engine := gin.New()
 	// Host resolution's part, as the server does it.
 	engine.Use(func(c *gin.Context) { c.Request = c.Request.WithContext(tenant.NewContext(c.Request.Context(), st)) })
-	apps.NewGate(db, ratelimit.New(rdb), apps.Fixed(bucket), log).Mount(engine, widgets{})
+	apps.NewGate(db, ratelimit.New(rdb), apps.Fixed(bucket), nil, log).Mount(engine, widgets{})
 	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
 	return fixture{srv: srv, store: st, reader: reader, writer: writer}

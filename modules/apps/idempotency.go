@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,11 @@ func (g *Gate) idempotent(c *gin.Context) {
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	p := PrincipalOf(c)
 	h := sha256.New()
-	fmt.Fprintf(h, "%d\n%s\n%s\n", p.Token.ID, c.Request.Method, c.Request.URL.Path)
+	caller := strconv.FormatInt(p.Token.ID, 10) // as keys were hashed before staff sessions
+	if p.Account != 0 {
+		caller = p.Subject()
+	}
+	fmt.Fprintf(h, "%s\n%s\n%s\n", caller, c.Request.Method, c.Request.URL.Path)
 	h.Write(body)
 	hash := h.Sum(nil)
 	ctx := c.Request.Context()

@@ -375,3 +375,40 @@ func TestServiceOnJPYStore(t *testing.T) {
 		t.Errorf("JPY price 1.5 = %d %s, want 422 about decimals", r.Status, r.Body)
 	}
 }
+
+// TestStaffSessions: staff reach the Admin API with their session, held to
+// their role by the same policy check as app tokens, and only in their own
+// store.
+func TestStaffSessions(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.Store("staff-a"), h.Store("staff-b")
+	viewer, staff := h.Staff(a, tenant.RoleViewer), h.Staff(a, tenant.RoleStaff)
+	fulfil := h.Staff(a, tenant.RoleFulfillment)
+	p := create(t, h, a, staff, `{"product":{"title":"Staff made"}}`)
+
+	for _, tc := range []struct {
+		name, who, method, path, body string
+		st                            *tenant.Tenant
+		want                          int
+	}{
+		{"viewer reads", viewer, "GET", "/products.json", "", a, 200},
+		{"viewer writes", viewer, "POST", "/products.json", `{"product":{"title":"x"}}`, a, 403},
+		{"viewer deletes", viewer, "DELETE", fmt.Sprintf("/products/%v.json", p["id"]), "", a, 403},
+		{"fulfillment reads products", fulfil, "GET", fmt.Sprintf("/products/%v.json", p["id"]), "", a, 200},
+		{"fulfillment writes products", fulfil, "PUT", fmt.Sprintf("/products/%v.json", p["id"]), `{"product":{"title":"y"}}`, a, 403},
+		{"staff writes", staff, "PUT", fmt.Sprintf("/products/%v.json", p["id"]), `{"product":{"title":"Renamed"}}`, a, 200},
+		{"staff of a on b's host", staff, "GET", "/products.json", "", b, 401},
+		{"a forged session", "Bearer " + strings.Repeat("x", 40), "GET", "/products.json", "", a, 401},
+	} {
+		r := h.Do(tc.st, tc.who, tc.method, tc.path, tc.body)
+		if r.Status != tc.want {
+			t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, r.Status, r.Body, tc.want)
+		}
+		if tc.want >= 400 && strings.Contains(r.Body, "Staff made") {
+			t.Errorf("%s: refused, yet the body shows data: %s", tc.name, r.Body)
+		}
+	}
+	if r := h.Do(a, viewer, "POST", "/products.json", `{"product":{"title":"x"}}`); !strings.Contains(r.Body, "(viewer) may not write products") {
+		t.Errorf("viewer's refused write = %s, want the role and the permission named", r.Body)
+	}
+}

@@ -517,7 +517,7 @@ func decodeChange(c *gin.Context, quantity string) (Change, error) {
 	if err := apps.DecodeObject(c, &req); err != nil {
 		return Change{}, err
 	}
-	return req.toChange(quantity, apps.PrincipalOf(c).Token.Subject())
+	return req.toChange(quantity, apps.PrincipalOf(c).Subject())
 }
 
 // connect answers 201 with a new level, and 200 with the level as it is

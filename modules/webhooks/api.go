@@ -52,16 +52,24 @@ func (r webhookRequest) toInput() (Input, error) {
 // AdminRoutes mounts webhooks.json. Any token may manage its own
 // subscriptions; subscribing to a topic needs the read scope of its object.
 func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
-	r.GET("/webhooks.json", g.Handle(s.list))
-	r.POST("/webhooks.json", g.Handle(func(c *gin.Context) error { return s.create(c, g) }))
-	r.GET("/webhooks/:file", g.Handle(func(c *gin.Context) error {
+	r.GET("/webhooks.json", appOnly, g.Handle(s.list))
+	r.POST("/webhooks.json", appOnly, g.Handle(func(c *gin.Context) error { return s.create(c, g) }))
+	r.GET("/webhooks/:file", appOnly, g.Handle(func(c *gin.Context) error {
 		if c.Param("file") == "count.json" {
 			return s.count(c)
 		}
 		return s.get(c)
 	}))
-	r.PUT("/webhooks/:file", g.Handle(func(c *gin.Context) error { return s.update(c, g) }))
-	r.DELETE("/webhooks/:file", g.Handle(s.delete))
+	r.PUT("/webhooks/:file", appOnly, g.Handle(func(c *gin.Context) error { return s.update(c, g) }))
+	r.DELETE("/webhooks/:file", appOnly, g.Handle(s.delete))
+}
+
+// appOnly refuses staff sessions: a subscription belongs to the app whose
+// token made it, and is delivered with that app's secret.
+func appOnly(c *gin.Context) {
+	if apps.PrincipalOf(c).Token.ID == 0 {
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"errors": "webhook subscriptions belong to an app: call with the app's access token"})
+	}
 }
 
 func subscriptionID(c *gin.Context) (int64, error) {

@@ -97,3 +97,17 @@ func TestWebhookSubscriptions(t *testing.T) {
 		t.Errorf("b reading subscription 1 = %d, want 404", r.Status)
 	}
 }
+
+// TestStaffCannotSubscribe: a subscription belongs to an app; a staff
+// session is refused, even an owner's.
+func TestStaffCannotSubscribe(t *testing.T) {
+	h := appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{webhooks.NewService(db)} })
+	st := h.Store("hooks-staff")
+	owner := h.Staff(st, tenant.RoleOwner)
+	for _, m := range []string{"GET", "POST"} {
+		r := h.Do(st, owner, m, "/webhooks.json", `{"webhook":{"topic":"orders/create","address":"https://x.example/h"}}`)
+		if r.Status != 403 || !strings.Contains(r.Body, "app's access token") {
+			t.Errorf("%s webhooks.json with an owner's session = %d %s, want 403", m, r.Status, r.Body)
+		}
+	}
+}

@@ -7,6 +7,8 @@ package appstest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"github.com/storefleet/storefleet/internal/auth"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -27,9 +30,11 @@ import (
 
 // Harness serves resources for any number of test stores.
 type Harness struct {
-	t   testing.TB
-	DB  *tenant.DB
-	srv *httptest.Server
+	t        testing.TB
+	DB       *tenant.DB
+	srv      *httptest.Server
+	sessions *auth.Sessions
+	staff    int // accounts Staff made
 }
 
 // New starts resources (built by build from the control plane) behind the
@@ -54,10 +59,14 @@ func New(t testing.TB, build func(db *tenant.DB) []apps.Resource) *Harness {
 		}
 		c.Request = c.Request.WithContext(tenant.NewContext(c.Request.Context(), st))
 	})
-	apps.NewGate(db, ratelimit.New(rdb), apps.Fixed(ratelimit.Bucket{Capacity: 100_000, Leak: 1000}), log).Mount(engine, build(db)...)
+	sessions, err := auth.NewSessions([]byte("appstest-session-key-0123456789abcdef"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps.NewGate(db, ratelimit.New(rdb), apps.Fixed(ratelimit.Bucket{Capacity: 100_000, Leak: 1000}), sessions, log).Mount(engine, build(db)...)
 	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
-	return &Harness{t: t, DB: db, srv: srv}
+	return &Harness{t: t, DB: db, srv: srv, sessions: sessions}
 }
 
 // Store provisions a store with slug.
@@ -68,6 +77,25 @@ func (h *Harness) Store(slug string) *tenant.Tenant {
 		h.t.Fatalf("provision %s: %v", slug, err)
 	}
 	return st
+}
+
+// Staff makes an account with role in st and returns "Bearer <session>",
+// which Do sends as the Authorization header instead of a token.
+func (h *Harness) Staff(st *tenant.Tenant, role tenant.Role) string {
+	h.t.Helper()
+	h.staff++
+	acct, err := h.DB.CreateAccount(context.Background(), fmt.Sprintf("staff%d-%s@example.com", h.staff, st.Slug), "correct-Horse-battery-9", "Staff")
+	if err != nil {
+		h.t.Fatalf("create staff account: %v", err)
+	}
+	if err := h.DB.SetRole(context.Background(), acct.ID, st, role); err != nil {
+		h.t.Fatalf("give staff role %s: %v", role, err)
+	}
+	tok, _, err := h.sessions.Issue(int64(acct.ID))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return "Bearer " + tok
 }
 
 // Token mints a token of st with scopes.
@@ -110,7 +138,11 @@ func (h *Harness) Do(st *tenant.Tenant, token, method, path, body string, header
 		h.t.Fatal(err)
 	}
 	req.Host = st.Slug + ".localhost"
-	req.Header.Set(apps.ShopifyTokenHeader, token)
+	if strings.HasPrefix(token, "Bearer ") {
+		req.Header.Set("Authorization", token)
+	} else {
+		req.Header.Set(apps.ShopifyTokenHeader, token)
+	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
