@@ -308,22 +308,29 @@ func (s *Service) getCollect(c *gin.Context) error {
 	return nil
 }
 
-func (s *Service) createCollect(c *gin.Context) error {
-	var req struct {
-		CollectionID int64 `json:"collection_id"`
-		ProductID    int64 `json:"product_id"`
+type collectRequest struct {
+	CollectionID int64 `json:"collection_id"`
+	ProductID    int64 `json:"product_id"`
+}
+
+// validate refuses a collect that does not name a collection and a product.
+func (r collectRequest) validate() error {
+	f := errs.Fields{}
+	if r.CollectionID <= 0 {
+		f.Add("collection_id", "can't be blank")
 	}
+	if r.ProductID <= 0 {
+		f.Add("product_id", "can't be blank")
+	}
+	return f.Err()
+}
+
+func (s *Service) createCollect(c *gin.Context) error {
+	var req collectRequest
 	if err := apps.DecodeEnvelope(c, "collect", &req); err != nil {
 		return err
 	}
-	f := errs.Fields{}
-	if req.CollectionID <= 0 {
-		f.Add("collection_id", "can't be blank")
-	}
-	if req.ProductID <= 0 {
-		f.Add("product_id", "can't be blank")
-	}
-	if err := f.Err(); err != nil {
+	if err := req.validate(); err != nil {
 		return err
 	}
 	col, err := s.AddToCollection(c.Request.Context(), apps.PrincipalOf(c).Store, req.CollectionID, req.ProductID)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -71,63 +72,10 @@ type csvProduct struct {
 // Errors: Invalid (no Handle column, unreadable CSV).
 func (s *Service) ImportCSV(ctx context.Context, t *tenant.Tenant, r io.Reader, opt ImportOptions) (ImportReport, error) {
 	var rep ImportReport
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
+	order, failed, skipped, err := parseCSV(r)
+	rep.Failed, rep.SkippedColumns = failed, skipped
 	if err != nil {
-		return rep, errs.E(errs.Invalid, "the file is not a CSV with a header row: %v", err)
-	}
-	index := map[string]int{}
-	for i, h := range header {
-		index[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
-	}
-	if _, ok := index["handle"]; !ok {
-		return rep, errs.E(errs.Invalid, "the file has no Handle column: is it Shopify's product CSV?")
-	}
-	known := map[string]bool{}
-	for _, c := range csvColumns {
-		known[strings.ToLower(c)] = true
-	}
-	for _, h := range header {
-		if !known[strings.ToLower(strings.TrimSpace(h))] && strings.TrimSpace(h) != "" {
-			rep.SkippedColumns = append(rep.SkippedColumns, strings.TrimSpace(h))
-		}
-	}
-
-	var order []*csvProduct
-	byHandle := map[string]*csvProduct{}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			line := 0
-			if pe, ok := errors.AsType[*csv.ParseError](err); ok {
-				line = pe.StartLine
-			}
-			return rep, errs.E(errs.Invalid, "line %d is not valid CSV: %v", line, err)
-		}
-		line, _ := cr.FieldPos(0)
-		row := map[string]string{}
-		for name, i := range index {
-			if i < len(rec) {
-				row[name] = strings.TrimSpace(rec[i])
-			}
-		}
-		h := row["handle"]
-		if h == "" {
-			rep.Failed = append(rep.Failed, RowError{Line: line, Err: errors.New("the Handle is empty")})
-			continue
-		}
-		p := byHandle[h]
-		if p == nil {
-			p = &csvProduct{line: line, handle: h}
-			byHandle[h] = p
-			order = append(order, p)
-		}
-		p.rows = append(p.rows, row)
-		p.lines = append(p.lines, line)
+		return rep, err
 	}
 	rep.Products = len(order)
 
@@ -154,12 +102,135 @@ func (s *Service) ImportCSV(ctx context.Context, t *tenant.Tenant, r io.Reader, 
 	return rep, nil
 }
 
+// parseCSV reads Shopify's product CSV and groups its rows by Handle, in the
+// order handles first appear. A row without a Handle fails alone (failed);
+// skippedColumns are the header's columns Storefleet does not read. Only a
+// file that cannot be read fails as a whole; what was read before the
+// unreadable line is returned with the error.
+//
+// Errors: Invalid (no header row, no Handle column, text that is not CSV).
+func parseCSV(r io.Reader) (products []*csvProduct, failed []RowError, skippedColumns []string, err error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, nil, nil, errs.E(errs.Invalid, "the file is not a CSV with a header row: %v", err)
+	}
+	index := map[string]int{}
+	for i, h := range header {
+		index[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+	}
+	if _, ok := index["handle"]; !ok {
+		return nil, nil, nil, errs.E(errs.Invalid, "the file has no Handle column: is it Shopify's product CSV?")
+	}
+	known := map[string]bool{}
+	for _, c := range csvColumns {
+		known[strings.ToLower(c)] = true
+	}
+	for _, h := range header {
+		if !known[strings.ToLower(strings.TrimSpace(h))] && strings.TrimSpace(h) != "" {
+			skippedColumns = append(skippedColumns, strings.TrimSpace(h))
+		}
+	}
+
+	byHandle := map[string]*csvProduct{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			line := 0
+			if pe, ok := errors.AsType[*csv.ParseError](err); ok {
+				line = pe.StartLine
+			}
+			return products, failed, skippedColumns, errs.E(errs.Invalid, "line %d is not valid CSV: %v", line, err)
+		}
+		line, _ := cr.FieldPos(0)
+		row := map[string]string{}
+		for name, i := range index {
+			if i < len(rec) {
+				row[name] = strings.TrimSpace(rec[i])
+			}
+		}
+		h := row["handle"]
+		if h == "" {
+			failed = append(failed, RowError{Line: line, Err: errors.New("the Handle is empty")})
+			continue
+		}
+		p := byHandle[h]
+		if p == nil {
+			p = &csvProduct{line: line, handle: h}
+			byHandle[h] = p
+			products = append(products, p)
+		}
+		p.rows = append(p.rows, row)
+		p.lines = append(p.lines, line)
+	}
+	return products, failed, skippedColumns, nil
+}
+
 // importProduct makes (or, with overwrite, replaces) one product.
 func (s *Service) importProduct(ctx context.Context, t *tenant.Tenant, cur money.Currency, p *csvProduct, opt ImportOptions) (created bool, images int, err error) {
 	overwrite := opt.Overwrite
+	handle := p.handle
+	in, variantImages, stock, err := p.input(cur)
+	if err != nil {
+		return false, 0, err
+	}
+
+	var pr Product
+	existing, err := s.productByHandle(ctx, t, handle)
+	switch {
+	case err == nil && !overwrite:
+		return false, 0, fmt.Errorf("a product with handle %q exists (import with --overwrite to replace it)", handle)
+	case err == nil:
+		if in.Variants == nil {
+			in.Variants = &[]VariantInput{{}}
+		}
+		pr, err = s.UpdateProduct(ctx, t, existing, in)
+	case errors.Is(err, ErrProductNotFound):
+		pr, err = s.CreateProduct(ctx, t, in)
+		created = err == nil
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	// Variant Image: show each image on the variants that name it.
+	pics := *in.Images
+	shows := map[int64][]int64{}
+	for i, src := range variantImages {
+		k := slices.IndexFunc(pics, func(im ImageInput) bool { return im.Src == src })
+		if src != "" && k < len(pr.Images) && i < len(pr.Variants) {
+			shows[pr.Images[k].ID] = append(shows[pr.Images[k].ID], pr.Variants[i].ID)
+		}
+	}
+	for id, vs := range shows {
+		if _, err := s.UpdateImage(ctx, t, pr.ID, id, ImageInput{VariantIDs: &vs}); err != nil {
+			return created, len(pr.Images), err
+		}
+	}
+	// Variant Inventory Qty: what is available at the store's first
+	// location, as Shopify's import puts it.
+	return created, len(pr.Images), s.importStock(ctx, t, pr, stock, opt.Actor)
+}
+
+// input builds the product p's rows describe, with prices in cur, without
+// reading the store: its fields from the first row, a variant from each row
+// that has one, and its images (Image Src in Image Position order, then the
+// variants' own pictures), always given so that an overwrite replaces the
+// options and pictures too. variantImages (the Variant Image src) and stock
+// (the Variant Inventory Qty; nil to leave alone) are by variant. The input
+// is not validated yet.
+//
+// Errors: plain errors naming the line and column.
+func (p *csvProduct) input(cur money.Currency) (in ProductInput, variantImages []string, stock []*int64, err error) {
+	if err := p.checkText(); err != nil {
+		return ProductInput{}, nil, nil, err
+	}
 	first := p.rows[0]
 	handle := p.handle
-	in := ProductInput{Handle: &handle}
+	in = ProductInput{Handle: &handle}
 	set := func(dst **string, col string) {
 		if v, ok := first[col]; ok && v != "" {
 			*dst = &v
@@ -180,7 +251,7 @@ func (s *Service) importProduct(ctx context.Context, t *tenant.Tenant, cur money
 	if v := first["published"]; v != "" {
 		b, perr := parseBool(v)
 		if perr != nil {
-			return false, 0, fmt.Errorf("line %d: Published %q must be TRUE or FALSE", p.lines[0], v)
+			return ProductInput{}, nil, nil, fmt.Errorf("line %d: Published %q must be TRUE or FALSE", p.lines[0], v)
 		}
 		in.Published = &b
 	}
@@ -198,21 +269,19 @@ func (s *Service) importProduct(ctx context.Context, t *tenant.Tenant, cur money
 	in.Options = &names
 
 	var variants []VariantInput
-	var variantImages []string // by variant, the Variant Image src
-	var stock []*int64         // by variant, the Variant Inventory Qty
 	for i, row := range p.rows {
 		if !hasVariant(row) {
 			continue
 		}
 		vi, verr := csvVariant(row, cur, len(names))
 		if verr != nil {
-			return false, 0, fmt.Errorf("line %d: %w", p.lines[i], verr)
+			return ProductInput{}, nil, nil, fmt.Errorf("line %d: %w", p.lines[i], verr)
 		}
 		var qty *int64
 		if v := row["variant inventory qty"]; v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < -inventory.MaxAvailable || n > inventory.MaxAvailable {
-				return false, 0, fmt.Errorf("line %d: Variant Inventory Qty %q must be a whole number", p.lines[i], v)
+				return ProductInput{}, nil, nil, fmt.Errorf("line %d: Variant Inventory Qty %q must be a whole number", p.lines[i], v)
 			}
 			qty = &n
 		}
@@ -225,7 +294,7 @@ func (s *Service) importProduct(ctx context.Context, t *tenant.Tenant, cur money
 	}
 	srcs, err := csvImages(p)
 	if err != nil {
-		return false, 0, err
+		return ProductInput{}, nil, nil, err
 	}
 	for _, src := range variantImages { // a variant's own picture is one of the product's
 		if src != "" && !slices.Contains(srcs, src) {
@@ -240,39 +309,25 @@ func (s *Service) importProduct(ctx context.Context, t *tenant.Tenant, cur money
 		}
 	}
 	in.Images = &pics // always given: an overwrite replaces the pictures too
+	return in, variantImages, stock, nil
+}
 
-	var pr Product
-	existing, err := s.productByHandle(ctx, t, handle)
-	switch {
-	case err == nil && !overwrite:
-		return false, 0, fmt.Errorf("a product with handle %q exists (import with --overwrite to replace it)", handle)
-	case err == nil:
-		if in.Variants == nil {
-			in.Variants = &[]VariantInput{{}}
-		}
-		pr, err = s.UpdateProduct(ctx, t, existing, in)
-	case errors.Is(err, ErrProductNotFound):
-		pr, err = s.CreateProduct(ctx, t, in)
-		created = err == nil
-	}
-	if err != nil {
-		return false, 0, err
-	}
-	// Variant Image: show each image on the variants that name it.
-	shows := map[int64][]int64{}
-	for i, src := range variantImages {
-		if k := slices.Index(srcs, src); src != "" && k < len(pr.Images) && i < len(pr.Variants) {
-			shows[pr.Images[k].ID] = append(shows[pr.Images[k].ID], pr.Variants[i].ID)
+// checkText refuses a product whose rows hold, in a column Storefleet reads,
+// text PostgreSQL cannot store: bytes that are not UTF-8 (a file saved in
+// another encoding), or NUL characters.
+func (p *csvProduct) checkText() error {
+	for i, row := range p.rows {
+		for _, col := range csvColumns {
+			v := row[strings.ToLower(col)]
+			switch {
+			case !utf8.ValidString(v):
+				return fmt.Errorf("line %d: %s is not UTF-8 text (save the file as UTF-8)", p.lines[i], col)
+			case strings.ContainsRune(v, 0):
+				return fmt.Errorf("line %d: %s holds a NUL character", p.lines[i], col)
+			}
 		}
 	}
-	for id, vs := range shows {
-		if _, err := s.UpdateImage(ctx, t, pr.ID, id, ImageInput{VariantIDs: &vs}); err != nil {
-			return created, len(pr.Images), err
-		}
-	}
-	// Variant Inventory Qty: what is available at the store's first
-	// location, as Shopify's import puts it.
-	return created, len(pr.Images), s.importStock(ctx, t, pr, stock, opt.Actor)
+	return nil
 }
 
 // importStock sets what is available of p's variants at store t's first

@@ -218,3 +218,29 @@ func TestExportCSVRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// A file saved in another encoding than UTF-8, or holding NUL characters,
+// fails the products it touches with a message saying so, not with the
+// database's refusal; the file's other products are imported.
+func TestImportCSVRefusesUnstorableText(t *testing.T) {
+	h := newHarness(t)
+	st := h.Store("csv-text")
+	svc, _ := servedCatalog(t, h)
+	file := "Handle,Title,Variant SKU,Gift Card\n" +
+		"latin,Caf\xe9,,\n" +
+		"nul,Tea,A\x00B,\n" +
+		"fine,Fine Tea,F-1,\xff\x00\n" // a column Storefleet does not read may hold anything
+	rep, err := svc.ImportCSV(context.Background(), st, strings.NewReader(file), catalog.ImportOptions{})
+	if err != nil {
+		t.Fatalf("ImportCSV = %v", err)
+	}
+	want := map[int]string{2: "line 2: Title is not UTF-8 text", 3: "line 3: Variant SKU holds a NUL character"}
+	for _, f := range rep.Failed {
+		if w, ok := want[f.Line]; !ok || !strings.Contains(f.Err.Error(), w) {
+			t.Errorf("ImportCSV failure at line %d: %v; want %q", f.Line, f.Err, w)
+		}
+	}
+	if rep.Created != 1 || len(rep.Failed) != 2 {
+		t.Errorf("ImportCSV report = %+v, want fine created, latin and nul failed", rep)
+	}
+}
