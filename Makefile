@@ -18,8 +18,9 @@ export PGBOUNCER_URL ?= $(shell $(SERVICES) env | sed -n 's/^PGBOUNCER_URL=//p')
 run: services build
 	./$(BIN) dev
 
-## test: start the local services and run every test (with the race detector)
+## test: start the local services, install Chromium if missing, and run every test (with the race detector)
 test: services vet fmt-check
+	@$(SERVICES) browser
 	@$(SERVICES) sweep
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
 

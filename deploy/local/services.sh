@@ -4,6 +4,8 @@
 # clash with a system service. Installs what is missing with apt.
 #
 #   deploy/local/services.sh up      install if needed, start (reuses what runs)
+#   deploy/local/services.sh browser install Chromium for the browser tests if
+#                                    missing (make test does it; make run does not)
 #   deploy/local/services.sh down    stop
 #   deploy/local/services.sh env     print DATABASE_URL=… and friends, one per line
 #   deploy/local/services.sh clean   stop and remove .data/
@@ -54,7 +56,14 @@ apt_install() {
 		$sudo apt-get update -qq >&2
 		mkdir -p "$data" && touch "$data/.apt-updated"
 	fi
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+	if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2; then
+		# The package lists may be older than the mirror (chromium moves on
+		# with each security release): refresh them and try once more.
+		say "apt-get install failed; updating the package lists and trying again"
+		$sudo apt-get update -qq >&2
+		touch "$data/.apt-updated"
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+	fi
 }
 
 install_missing() {
@@ -65,6 +74,23 @@ install_missing() {
 	[ ${#want[@]} -eq 0 ] || apt_install "${want[@]}"
 	# apt starts the system services on install; ours use other ports, so they do
 	# not clash, and we leave the system's own alone.
+}
+
+# chromium is the browser internal/browser drives; $CHROMIUM_PATH overrides the
+# path there and here.
+chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+
+# browser_up installs Debian's chromium when it is missing. Only the tests need
+# it, so it is not part of up: make run stays quick on a machine without it.
+browser_up() {
+	if [ -x "$chromium" ]; then
+		return
+	fi
+	[ "$chromium" = /usr/bin/chromium ] ||
+		die "CHROMIUM_PATH=$chromium is not an executable; unset it to install Debian's chromium"
+	apt_install chromium
+	[ -x "$chromium" ] || die "installed chromium, but there is still no $chromium"
+	say "installed $("$chromium" --version 2>/dev/null || echo chromium)"
 }
 
 # pg_owner_ready makes .data/pg usable by the postgres user when we run as root:
@@ -223,6 +249,7 @@ up)
 	redis_up
 	bouncer_up
 	;;
+browser) browser_up ;;
 down) down ;;
 sweep) sweep ;;
 env) print_env ;;
@@ -231,5 +258,5 @@ clean)
 	rm -rf "$data"
 	say "removed $data"
 	;;
-*) die "usage: $0 up|down|env|clean|sweep" ;;
+*) die "usage: $0 up|browser|down|env|clean|sweep" ;;
 esac
