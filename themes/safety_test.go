@@ -80,6 +80,12 @@ func TestRenderStopsRunawayTemplates(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			th := themeWith(t, tc.src)
+			if tc.want != ErrTimeout && tc.limits.Timeout == 0 {
+				// The limit under test is a count, not a time: give a slow
+				// (loaded, race-instrumented) machine all the time it needs
+				// to reach the count first.
+				tc.limits.Timeout = 30 * time.Second
+			}
 			limits := tc.limits.withDefaults()
 			start := time.Now()
 			out, err := th.Render(context.Background(), "index", nil, RenderOptions{Limits: tc.limits})

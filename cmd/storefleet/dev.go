@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -68,7 +69,52 @@ func ensureDemo(ctx context.Context, d *deps, stdout, stderr io.Writer) error {
 	if err := importProducts(ctx, svc, t, bytes.NewReader(demoProducts), false, stdout, stderr); err != nil {
 		return err
 	}
-	return drawDemoPictures(ctx, svc, t, stderr)
+	if err := drawDemoPictures(ctx, svc, t, stderr); err != nil {
+		return err
+	}
+	return makeDemoCollections(ctx, svc, t)
+}
+
+// demoCollections group the demo catalog for the storefront: by kind, and
+// a front page selection the home page features.
+var demoCollections = []struct {
+	title, handle, body string
+	types               []string
+}{
+	{"Featured", "frontpage", "<p>What we are drinking this season.</p>", nil},
+	{"Green tea", "green-tea", "<p>Steamed and pan-fired, from Japan and China.</p>", []string{"Green", "Matcha"}},
+	{"Oolong", "oolong", "<p>Rolled, roasted and twisted: the wide middle between green and black.</p>", []string{"Oolong", "Roasted"}},
+	{"Black tea", "black-tea", "<p>Malty, brisk and smooth.</p>", []string{"Black"}},
+	{"White and herbal", "white-and-herbal", "<p>Gentle teas and caffeine-free infusions.</p>", []string{"White", "Herbal"}},
+	{"Teaware", "teaware", "<p>Pots, cups and tools for brewing well.</p>", []string{"Teaware", "Accessory", "Gift"}},
+}
+
+// makeDemoCollections creates the demo collections; the front page gets
+// one product of each kind.
+func makeDemoCollections(ctx context.Context, svc *catalog.Service, t *tenant.Tenant) error {
+	ps, _, err := svc.Products(ctx, t, catalog.Query{Limit: 250})
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, c := range demoCollections {
+		var ids []int64
+		for _, p := range ps {
+			switch {
+			case c.types == nil && !seen[p.ProductType] && len(ids) < 8:
+				seen[p.ProductType] = true
+				ids = append(ids, p.ID)
+			case slices.Contains(c.types, p.ProductType):
+				ids = append(ids, p.ID)
+			}
+		}
+		title, handle, body, published := c.title, c.handle, c.body, true
+		in := catalog.CollectionInput{Title: &title, Handle: &handle, BodyHTML: &body, Published: &published, Products: ids}
+		if _, err := svc.CreateCollection(ctx, t, in); err != nil {
+			return fmt.Errorf("demo collection %s: %w", c.handle, err)
+		}
+	}
+	return nil
 }
 
 // drawDemoPictures gives each of the demo store's products without images

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/blob"
 	"github.com/storefleet/storefleet/internal/safehttp"
@@ -70,6 +72,15 @@ type deps struct {
 	db       *tenant.DB
 	bucket   *blob.Bucket
 	sessions *auth.Sessions // signs and checks staff sessions
+	secret   []byte         // SESSION_SECRET (or the development key), the root of the fleet's other keys
+}
+
+// subkey derives the fleet-wide key for purpose from the secret, so that no
+// two uses share a key.
+func (d *deps) subkey(purpose string) []byte {
+	m := hmac.New(sha256.New, d.secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
 }
 
 // openDeps loads the configuration and connects to PostgreSQL and Redis.
@@ -111,7 +122,7 @@ func openDeps(ctx context.Context, getenv func(string) string, stderr io.Writer)
 		rdb.Close()
 		return nil, fmt.Errorf("BLOB_URL: %w", err)
 	}
-	return &deps{cfg: cfg, log: log, rdb: rdb, db: db, bucket: bucket, sessions: sessions}, nil
+	return &deps{cfg: cfg, log: log, rdb: rdb, db: db, bucket: bucket, sessions: sessions, secret: []byte(key)}, nil
 }
 
 func (d *deps) Close() error {

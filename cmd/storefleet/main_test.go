@@ -258,7 +258,7 @@ func TestSignupAndHostRouting(t *testing.T) {
 	if store["slug"] != "acme-tea" || store["url"] != "http://acme-tea.localhost:8080" {
 		t.Errorf("signup store = %v, want slug acme-tea at http://acme-tea.localhost:8080", store)
 	}
-	if r := s.do(t, "GET", "acme-tea.localhost:8080", "/", ""); r.status != 200 || !strings.Contains(r.body, "<h1>Acme Tea</h1>") {
+	if r := s.do(t, "GET", "acme-tea.localhost:8080", "/", ""); r.status != 200 || !strings.Contains(r.body, ">Acme Tea</h1>") {
 		t.Errorf("GET acme-tea.localhost/ = %d %q, want 200 with the store's name", r.status, r.body)
 	}
 	if !strings.Contains(s.logs.String(), "tenant=") || !strings.Contains(s.logs.String(), "request_id=") {

@@ -119,21 +119,14 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	gate := apps.NewGate(db, ratelimit.New(d.rdb), db.APILimit, d.sessions, log)
 	cat := d.catalog()
 	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db))
-	store.GET("/cdn/shop/products/:file", func(c *gin.Context) {
-		t := tenant.FromContext(c.Request.Context())
-		if err := cat.ServeImage(c.Writer, c.Request, t, c.Param("file")); err != nil {
-			log.ErrorContext(c.Request.Context(), "serve image", "err", err)
-			c.Status(http.StatusInternalServerError)
-		}
-	})
-	front := storefront.New(db, log)
+	front := storefront.New(db, cat, storefront.Config{URLs: urls, CartKey: d.subkey("storefront cart")}, log)
+	front.Routes(store)
 	store.NoRoute(func(c *gin.Context) {
 		if c.Request.URL.Path == "/admin" || strings.HasPrefix(c.Request.URL.Path, "/admin/") {
 			c.JSON(http.StatusNotFound, gin.H{"errors": "Not Found"})
 			return
 		}
-		c.Status(http.StatusOK) // gin presets 404 for NoRoute; the storefront decides
-		front.ServeHTTP(c.Writer, c.Request)
+		front.NotFound(c)
 	})
 	s.store = store
 

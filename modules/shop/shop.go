@@ -48,11 +48,19 @@ type shopRow struct {
 
 // Shop returns store t's settings.
 func (s *Service) Shop(ctx context.Context, t *tenant.Tenant) (Shop, error) {
-	var row shopRow
+	var sh Shop
 	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
-		return tx.Raw(`SELECT name, email, currency, timezone, created_at, updated_at FROM shop`).Scan(&row).Error
+		var err error
+		sh, err = ShopIn(tx)
+		return err
 	})
-	if err != nil {
+	return sh, err
+}
+
+// ShopIn returns the settings of the store whose transaction tx is.
+func ShopIn(tx *gorm.DB) (Shop, error) {
+	var row shopRow
+	if err := tx.Raw(`SELECT name, email, currency, timezone, created_at, updated_at FROM shop`).Scan(&row).Error; err != nil {
 		return Shop{}, fmt.Errorf("read shop: %w", err)
 	}
 	return Shop(row), nil
