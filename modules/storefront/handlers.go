@@ -459,3 +459,38 @@ func (h *Handler) image(c *gin.Context) {
 		h.fail(c, err)
 	}
 }
+
+// favicon answers browsers' /favicon.ico: the theme's own (assets/favicon.ico
+// or favicon.png), or nothing, without an error.
+func (h *Handler) favicon(c *gin.Context) {
+	t := tenant.FromContext(c.Request.Context())
+	var body []byte
+	var ctype string
+	err := h.db.ReadTx(c.Request.Context(), t, func(tx *gorm.DB) error {
+		row, err := findTheme(tx, 0)
+		if err != nil {
+			return err
+		}
+		th, err := h.themes.load(tx, t, row)
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"favicon.ico", "favicon.png"} {
+			if b, err := th.Asset(name); err == nil {
+				body, ctype = b, mime.TypeByExtension(path.Ext(name))
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "public, max-age=86400")
+	if body == nil {
+		c.Status(http.StatusNoContent)
+		return
+	}
+	c.Data(http.StatusOK, ctype, body)
+}

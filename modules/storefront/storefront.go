@@ -71,6 +71,7 @@ func (h *Handler) Routes(r gin.IRouter) {
 	r.GET("/cart/change", h.cartWrite) // remove links: /cart/change?line=1&quantity=0
 	r.GET("/cart/clear", h.cartWrite)
 	r.GET("/robots.txt", h.robots)
+	r.GET("/favicon.ico", h.favicon)
 	r.GET("/sitemap.xml", h.sitemap)
 	r.GET("/cdn/shop/t/:theme/assets/:file", h.asset)
 	r.GET("/cdn/shop/products/:file", h.image)
@@ -163,7 +164,7 @@ func (h *Handler) newView(c *gin.Context, tx *gorm.DB, t *tenant.Tenant) (*view,
 	if err != nil {
 		return nil, err
 	}
-	row, err := findTheme(tx, 0)
+	row, err := h.themeFor(c, tx)
 	if err != nil {
 		return nil, err
 	}
