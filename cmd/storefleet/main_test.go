@@ -94,7 +94,9 @@ func startServer(t testing.TB, dbURL string, env ...string) *testServer {
 	resolver := tenant.NewResolver(d.db, d.cfg.urls.Domain, d.cfg.TenantCacheTTL)
 	go resolver.Run(ctx, d.rdb)
 	waitSubscribed(t, d)
-	ts := httptest.NewServer(newServer(d, resolver))
+	srv := newServer(d, resolver)
+	go d.db.WatchChanges(ctx, tenant.StorefrontChanges, srv.front.Changed)
+	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {
 		ts.Close()
 		cancel()

@@ -56,6 +56,7 @@ func serve(ctx context.Context, d *deps) error {
 	go access.Run(runCtx, d.cfg.AccessReload)
 
 	srv := newServer(d, resolver)
+	go d.db.WatchChanges(runCtx, tenant.StorefrontChanges, srv.front.Changed)
 	ln, err := net.Listen("tcp", d.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
@@ -106,6 +107,7 @@ type server struct {
 	resolver  *tenant.Resolver
 	dashboard http.Handler
 	store     http.Handler
+	front     *storefront.Handler
 	draining  atomic.Bool
 	handler   http.Handler
 }
@@ -121,6 +123,7 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db))
 	front := storefront.New(db, cat, storefront.Config{URLs: urls, CartKey: d.subkey("storefront cart")}, log)
 	front.Routes(store)
+	s.front = front
 	store.NoRoute(func(c *gin.Context) {
 		if c.Request.URL.Path == "/admin" || strings.HasPrefix(c.Request.URL.Path, "/admin/") {
 			c.JSON(http.StatusNotFound, gin.H{"errors": "Not Found"})

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
@@ -37,6 +38,7 @@ type Handler struct {
 	urls    tenant.URLs
 	cartKey []byte
 	themes  *themeCache
+	pages   *pageCache
 	log     *slog.Logger
 }
 
@@ -48,7 +50,8 @@ type Config struct {
 
 // New returns the storefront handler.
 func New(db *tenant.DB, cat *catalog.Service, cfg Config, log *slog.Logger) *Handler {
-	return &Handler{db: db, catalog: cat, urls: cfg.URLs, cartKey: cfg.CartKey, themes: newThemeCache(1024), log: log}
+	return &Handler{db: db, catalog: cat, urls: cfg.URLs, cartKey: cfg.CartKey, themes: newThemeCache(1024),
+		pages: newPageCache(4096, 5*time.Minute), log: log}
 }
 
 // Routes mounts the storefront's routes on r, Shopify's paths; every other
@@ -99,12 +102,30 @@ type view struct {
 	cart     *cart
 }
 
+// cacheable says whether a request sees what every anonymous shopper sees:
+// a GET with no cookie (no cart, no session, no preview) and a short URL.
+func cacheable(r *http.Request) bool {
+	return r.Method == http.MethodGet && r.Header.Get("Cookie") == "" && len(r.URL.RequestURI()) <= maxCachedURI &&
+		r.URL.Query().Get("preview_theme_id") == ""
+}
+
 // page runs fill in a read transaction of the request's store, then
 // renders the template it chose with the theme; fill returning NotFound
-// renders the theme's 404 page instead.
+// renders the theme's 404 page instead. Anonymous views are served from,
+// and kept in, the page cache.
 func (h *Handler) page(fill func(*gin.Context, *view) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		t := tenant.FromContext(c.Request.Context())
+		cache := cacheable(c.Request)
+		var key pageKey
+		if cache {
+			// Read before the data is: see pageCache.
+			key = h.pages.key(t.ID, c.Request.URL.RequestURI())
+			if p, ok := h.pages.get(key); ok {
+				writePage(c, p.status, p.body, "hit")
+				return
+			}
+		}
 		var out []byte
 		status := http.StatusOK
 		err := h.db.ReadTx(c.Request.Context(), t, func(tx *gorm.DB) error {
@@ -128,12 +149,26 @@ func (h *Handler) page(fill func(*gin.Context, *view) error) gin.HandlerFunc {
 			h.fail(c, err)
 			return
 		}
-		w := c.Writer
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(status)
-		w.Write(out)
+		if !cache {
+			writePage(c, status, out, "")
+			return
+		}
+		h.pages.put(key, status, out)
+		writePage(c, status, out, "miss")
 	}
+}
+
+// writePage sends a rendered page; cache says how the page cache served it
+// (hit, miss, or "" for a page it does not keep).
+func writePage(c *gin.Context, status int, body []byte, cache string) {
+	w := c.Writer.Header()
+	w.Set("Content-Type", "text/html; charset=utf-8")
+	w.Set("X-Content-Type-Options", "nosniff")
+	if cache != "" {
+		w.Set("X-Cache", cache)
+	}
+	c.Writer.WriteHeader(status)
+	c.Writer.Write(body)
 }
 
 // fail answers a page that could not be made. A theme that broke its own
