@@ -18,7 +18,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
-//go:embed platform/*.sql tenant/*.sql
+//go:embed platform/*.sql tenant/*.sql shard/*.sql
 var files embed.FS
 
 // Platform returns the control schema's migrations.
@@ -26,6 +26,10 @@ func Platform() fs.FS { return sub("platform") }
 
 // Tenant returns the migrations every store schema runs.
 func Tenant() fs.FS { return sub("tenant") }
+
+// Shard returns the migrations of every shard database's own schema (the
+// outbox), applied to the control database too, which is shard 1.
+func Shard() fs.FS { return sub("shard") }
 
 // Latest returns the highest version among fsys's migrations.
 func Latest(fsys fs.FS) int64 {
@@ -52,10 +56,22 @@ func sub(dir string) fs.FS {
 // migrations to db. Concurrent runs from several processes wait for each other
 // on an advisory lock, so the fleet can run it at every start.
 func ApplyPlatform(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS platform`); err != nil {
-		return fmt.Errorf("create platform schema: %w", err)
+	return apply(ctx, db, "platform", Platform())
+}
+
+// ApplyShard creates a shard database's outbox schema if needed and applies
+// the shard migrations to db, as ApplyPlatform does.
+func ApplyShard(ctx context.Context, db *sql.DB) error {
+	return apply(ctx, db, "outbox", Shard())
+}
+
+// apply applies fsys's migrations to schema in db, its version table in
+// that schema.
+func apply(ctx context.Context, db *sql.DB, schema string, fsys fs.FS) error {
+	if _, err := db.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
+		return fmt.Errorf("create %s schema: %w", schema, err)
 	}
-	store, err := database.NewStore(database.DialectPostgres, "platform.goose_db_version")
+	store, err := database.NewStore(database.DialectPostgres, schema+".goose_db_version")
 	if err != nil {
 		return err
 	}
@@ -63,13 +79,13 @@ func ApplyPlatform(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider("", db, Platform(),
+	p, err := goose.NewProvider("", db, fsys,
 		goose.WithStore(store), goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
-		return fmt.Errorf("control migrations: %w", err)
+		return fmt.Errorf("%s migrations: %w", schema, err)
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("apply control migrations: %w", err)
+		return fmt.Errorf("apply %s migrations: %w", schema, err)
 	}
 	return nil
 }

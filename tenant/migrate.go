@@ -15,6 +15,7 @@ import (
 	"github.com/pressly/goose/v3/database"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/migrations"
 )
 
@@ -22,7 +23,31 @@ import (
 func (d *DB) MigrateControl(ctx context.Context) error {
 	db := stdlib.OpenDBFromPool(d.controlDB.Pool)
 	defer db.Close()
-	return migrations.ApplyPlatform(ctx, db)
+	if err := migrations.ApplyPlatform(ctx, db); err != nil {
+		return err
+	}
+	shards, err := d.Shards(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sh := range shards {
+		s, err := d.shard(ctx, sh.ID)
+		if err != nil {
+			return err
+		}
+		if err := migrateShard(ctx, s.pdb); err != nil {
+			return fmt.Errorf("shard %d: %w", sh.ID, err)
+		}
+	}
+	return nil
+}
+
+// migrateShard applies the shard migrations (the outbox) to a shard's
+// database.
+func migrateShard(ctx context.Context, pdb *pg.DB) error {
+	db := stdlib.OpenDBFromPool(pdb.Pool)
+	defer db.Close()
+	return migrations.ApplyShard(ctx, db)
 }
 
 // migrateStore applies the pending tenant migrations to store id's schema on

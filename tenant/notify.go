@@ -18,7 +18,8 @@ const StorefrontChanges = "storefront_changes"
 
 // WatchChanges calls fn with the id of each store that announces a change
 // on channel, from every shard, until ctx ends. It calls fn(0), meaning
-// "any store may have changed", whenever it (re)starts listening to a shard,
+// "any store may have changed", for a notification that names no store
+// (the outbox's wake-ups) and whenever it (re)starts listening to a shard,
 // since notifications sent while nobody listened are lost. Shards added
 // later are picked up within a minute. Listening needs a session of its own
 // per shard, so shard URLs must not go through a transaction-pooling
@@ -78,11 +79,13 @@ func (d *DB) listen(ctx context.Context, s *shard, channel string, fn func(ID)) 
 				if err != nil {
 					return err
 				}
-				if id, ok := strings.CutPrefix(n.Payload, "t_"); ok {
-					if v, err := strconv.ParseInt(id, 10, 64); err == nil {
-						fn(ID(v))
+				id := ID(0) // a notification that names no store: anything may have changed
+				if rest, ok := strings.CutPrefix(n.Payload, "t_"); ok {
+					if v, err := strconv.ParseInt(rest, 10, 64); err == nil {
+						id = ID(v)
 					}
 				}
+				fn(id)
 			}
 		}()
 		if ctx.Err() != nil {

@@ -83,7 +83,11 @@ func (d *DB) AddShard(ctx context.Context, name, dsn string, capacity int) (Shar
 	if err != nil {
 		return Shard{}, errs.Wrap(errs.Unavailable, err, "cannot connect to the shard's database")
 	}
+	err = migrateShard(ctx, db)
 	db.Close()
+	if err != nil {
+		return Shard{}, fmt.Errorf("prepare the shard's database: %w", err)
+	}
 
 	var row shardRow
 	err = d.control.WithContext(ctx).Raw(`

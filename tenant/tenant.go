@@ -100,6 +100,7 @@ type DB struct {
 	shards map[int]*shard
 
 	plans planCache
+	roles roleStores // store roles to ids, for the outbox relay
 
 	// provisioning admits one provisioning at a time in this process. A
 	// provisioning holds a control connection in its transaction while it

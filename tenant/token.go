@@ -23,6 +23,8 @@ var Scopes = []string{
 	"read_customers", "write_customers",
 	"read_orders", "write_orders",
 	"read_fulfillments", "write_fulfillments",
+	"read_themes", "write_themes",
+	"read_content", "write_content",
 }
 
 // tokenPrefix starts every token, so that a leaked one is recognisable (and
@@ -206,4 +208,21 @@ func (d *DB) Authenticate(ctx context.Context, t *Tenant, secret string) (Token,
 		d.control.WithContext(ctx).Exec(`UPDATE platform.api_tokens SET last_used_at = now() WHERE id = ?`, tok.ID)
 	}
 	return tok, nil
+}
+
+// SigningSecret returns the secret webhooks to token's app are signed with,
+// for store t. A revoked token's is not returned.
+//
+// Errors: NotFound.
+func (d *DB) SigningSecret(ctx context.Context, t *Tenant, token int64) (string, error) {
+	var secrets []string
+	err := d.control.WithContext(ctx).Raw(`SELECT signing_secret FROM platform.api_tokens
+		WHERE id = ? AND tenant_id = ? AND revoked_at IS NULL`, token, int64(t.ID)).Scan(&secrets).Error
+	if err != nil {
+		return "", fmt.Errorf("find signing secret: %w", err)
+	}
+	if len(secrets) == 0 {
+		return "", errs.E(errs.NotFound, "token not found")
+	}
+	return secrets[0], nil
 }

@@ -22,22 +22,23 @@ import (
 // config is every setting of the binary, read from the environment. Each
 // field's default works on a developer's machine with `make services`.
 type config struct {
-	Env             string        `env:"STOREFLEET_ENV" envDefault:"development" help:"development or production (production logs JSON)"`
-	HTTPAddr        string        `env:"HTTP_ADDR" envDefault:":8080" help:"address the HTTP server listens on"`
-	BaseURL         string        `env:"BASE_URL" envDefault:"http://localhost:8080" help:"scheme, base domain and port the fleet is reached at: stores at <slug>.<domain>, dashboard at app.<domain>"`
-	DatabaseURL     string        `env:"DATABASE_URL" envDefault:"postgres://storefleet@127.0.0.1:54329/storefleet?sslmode=disable" secret:"true" help:"control database; pgx parameters allowed (behind PgBouncer before 1.21 add default_query_exec_mode=exec)"`
-	DatabaseConns   int           `env:"DATABASE_MAX_CONNS" envDefault:"20" help:"most connections per database pool (the control database and each shard)"`
-	RedisURL        string        `env:"REDIS_URL" envDefault:"redis://127.0.0.1:63799/0" secret:"true" help:"Redis, for the job queue and cross-process cache invalidation"`
-	LogFormat       string        `env:"LOG_FORMAT" envDefault:"" help:"text or json; empty: text in development, json in production"`
-	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long SIGTERM waits for in-flight requests"`
-	TenantCacheTTL  time.Duration `env:"TENANT_CACHE_TTL" envDefault:"30s" help:"how long a process trusts its cached host-to-store answers (changes also invalidate them through Redis)"`
-	MigrateParallel int           `env:"MIGRATE_PARALLELISM" envDefault:"4" help:"stores migrated at once by storefleet migrate"`
-	AccessReload    time.Duration `env:"ACCESS_RELOAD_INTERVAL" envDefault:"5m" help:"how often each process reloads the whole access policy (changes also arrive at once through Redis)"`
-	SessionSecret   string        `env:"SESSION_SECRET" envDefault:"" secret:"true" help:"key that signs staff sessions, at least 32 bytes, the same on every server; required in production (development uses a fixed key)"`
-	SessionTTL      time.Duration `env:"SESSION_TTL" envDefault:"15m" help:"how long a staff session token lives"`
-	BlobURL         string        `env:"BLOB_URL" envDefault:"file://./.data/blobs" help:"where files (product images) are kept: a local folder (file://…) or an S3-compatible bucket (s3://bucket?region=…&endpoint=…, credentials from the AWS environment)"`
-	AllowPrivate    bool          `env:"ALLOW_PRIVATE_URLS" envDefault:"false" help:"let merchant-given URLs (image sources) reach loopback and private addresses: for local development and tests only"`
+	Env               string        `env:"STOREFLEET_ENV" envDefault:"development" help:"development or production (production logs JSON)"`
+	HTTPAddr          string        `env:"HTTP_ADDR" envDefault:":8080" help:"address the HTTP server listens on"`
+	BaseURL           string        `env:"BASE_URL" envDefault:"http://localhost:8080" help:"scheme, base domain and port the fleet is reached at: stores at <slug>.<domain>, dashboard at app.<domain>"`
+	DatabaseURL       string        `env:"DATABASE_URL" envDefault:"postgres://storefleet@127.0.0.1:54329/storefleet?sslmode=disable" secret:"true" help:"control database; pgx parameters allowed (behind PgBouncer before 1.21 add default_query_exec_mode=exec)"`
+	DatabaseConns     int           `env:"DATABASE_MAX_CONNS" envDefault:"20" help:"most connections per database pool (the control database and each shard)"`
+	RedisURL          string        `env:"REDIS_URL" envDefault:"redis://127.0.0.1:63799/0" secret:"true" help:"Redis, for the job queue and cross-process cache invalidation"`
+	LogFormat         string        `env:"LOG_FORMAT" envDefault:"" help:"text or json; empty: text in development, json in production"`
+	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long SIGTERM waits for in-flight requests"`
+	TenantCacheTTL    time.Duration `env:"TENANT_CACHE_TTL" envDefault:"30s" help:"how long a process trusts its cached host-to-store answers (changes also invalidate them through Redis)"`
+	MigrateParallel   int           `env:"MIGRATE_PARALLELISM" envDefault:"4" help:"stores migrated at once by storefleet migrate"`
+	AccessReload      time.Duration `env:"ACCESS_RELOAD_INTERVAL" envDefault:"5m" help:"how often each process reloads the whole access policy (changes also arrive at once through Redis)"`
+	SessionSecret     string        `env:"SESSION_SECRET" envDefault:"" secret:"true" help:"key that signs staff sessions, at least 32 bytes, the same on every server; required in production (development uses a fixed key)"`
+	SessionTTL        time.Duration `env:"SESSION_TTL" envDefault:"15m" help:"how long a staff session token lives"`
+	BlobURL           string        `env:"BLOB_URL" envDefault:"file://./.data/blobs" help:"where files (product images) are kept: a local folder (file://…) or an S3-compatible bucket (s3://bucket?region=…&endpoint=…, credentials from the AWS environment)"`
+	AllowPrivate      bool          `env:"ALLOW_PRIVATE_URLS" envDefault:"false" help:"let merchant- and partner-given URLs (image sources, webhook addresses) reach loopback and private addresses: for local development and tests only"`
+	WorkerConcurrency int           `env:"WORKER_CONCURRENCY" envDefault:"10" help:"tasks a storefleet worker runs at once"`
 
 	// Derived in load.
 	urls     tenant.URLs
@@ -137,6 +138,9 @@ func (c *config) validate() error {
 		bad("SESSION_SECRET", "is required in production (at least %d random bytes, e.g. `openssl rand -hex 32`)", auth.MinSessionKey)
 	case c.SessionSecret != "" && len(c.SessionSecret) < auth.MinSessionKey:
 		bad("SESSION_SECRET", "must be at least %d bytes", auth.MinSessionKey)
+	}
+	if c.WorkerConcurrency < 1 {
+		bad("WORKER_CONCURRENCY", "must be at least 1")
 	}
 	if c.SessionTTL < time.Minute {
 		bad("SESSION_TTL", "must be at least 1m")

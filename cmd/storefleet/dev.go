@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -27,10 +28,10 @@ const (
 func devCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "dev",
-		Short: "Migrate, make sure the demo store exists, and serve: everything against local services",
+		Short: "Migrate, make sure the demo store exists, and serve and work: everything against local services",
 		Long: "Run the platform on a developer's machine: apply every migration, create the demo store and its " +
-			"owner if they do not exist yet, print where to reach them, and serve. `make run` starts the local " +
-			"services and runs this.",
+			"owner if they do not exist yet, print where to reach them, and serve, with a worker in the same " +
+			"process. `make run` starts the local services and runs this.",
 		Args: cobra.NoArgs,
 		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, _ []string) error {
 			if err := migrateAll(ctx, d, stdout, stderr); err != nil {
@@ -41,7 +42,13 @@ func devCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command
 			}
 			fmt.Fprintf(stdout, "\nStorefleet is running.\n  Dashboard:  %s\n  Demo store: %s\n  Demo login: %s / %s\n\n",
 				d.cfg.urls.Dashboard(), d.cfg.urls.Store(demoSlug), demoEmail, demoPassword)
-			return serve(ctx, d)
+			// The worker stops with the server (on SIGTERM, or when serving fails).
+			wctx, stop := context.WithCancel(ctx)
+			worked := make(chan error, 1)
+			go func() { worked <- d.fleet().Run(wctx) }()
+			err := serve(ctx, d)
+			stop()
+			return errors.Join(err, <-worked)
 		}),
 	}
 }

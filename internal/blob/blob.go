@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -120,4 +121,21 @@ func Exists(ctx context.Context, b *Bucket, key string) (bool, error) {
 		return false, fmt.Errorf("stat blob %s: %w", key, err)
 	}
 	return ok, nil
+}
+
+// DeletePrefix removes every key that starts with prefix.
+func DeletePrefix(ctx context.Context, b *Bucket, prefix string) error {
+	it := b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list blobs %s: %w", prefix, err)
+		}
+		if err := Delete(ctx, b, obj.Key); err != nil {
+			return err
+		}
+	}
 }

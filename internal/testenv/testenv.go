@@ -164,14 +164,16 @@ func openAdmin(t testing.TB) *sql.DB {
 func template(t testing.TB, admin *sql.DB) string {
 	t.Helper()
 	h := sha256.New()
-	fs.WalkDir(migrations.Platform(), ".", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := fs.ReadFile(migrations.Platform(), path)
-			h.Write([]byte(path))
-			h.Write(b)
-		}
-		return nil
-	})
+	for _, fsys := range []fs.FS{migrations.Platform(), migrations.Shard()} {
+		fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := fs.ReadFile(fsys, path)
+				h.Write([]byte(path))
+				h.Write(b)
+			}
+			return nil
+		})
+	}
 	name := "sf_template_" + hex.EncodeToString(h.Sum(nil))[:12]
 
 	ctx := context.Background()
@@ -199,6 +201,9 @@ func template(t testing.TB, admin *sql.DB) string {
 	}
 	db := open(t, withDatabase(DatabaseURL(), building))
 	err = migrations.ApplyPlatform(ctx, db)
+	if err == nil {
+		err = migrations.ApplyShard(ctx, db) // the control database is shard 1
+	}
 	db.Close()
 	if err != nil {
 		t.Fatalf("migrate template: %v", err)
@@ -272,4 +277,43 @@ func Bucket(t testing.TB) *blob.Bucket {
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
+}
+
+// IsolatedRedis returns a client of a Redis database (1 to 15) that no other
+// test holds, emptied, for tests whose keys are not their own to name (the
+// asynq queues). The database is leased in database 0 and released, empty,
+// when t ends.
+func IsolatedRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	lease := Redis(t)
+	opt, _ := redis.ParseURL(RedisURL())
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		for n := 1; n <= 15; n++ {
+			key := fmt.Sprintf("testenv:redis-db:%d", n)
+			ok, err := lease.SetNX(ctx, key, "held", 10*time.Minute).Result()
+			if err != nil {
+				t.Fatalf("lease a Redis database: %v", err)
+			}
+			if !ok {
+				continue
+			}
+			o := *opt
+			o.DB = n
+			rdb := redis.NewClient(&o)
+			if err := rdb.FlushDB(ctx).Err(); err != nil {
+				t.Fatalf("empty Redis database %d: %v", n, err)
+			}
+			t.Cleanup(func() {
+				rdb.FlushDB(context.Background())
+				rdb.Close()
+				lease.Del(context.Background(), key)
+			})
+			return rdb
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no Redis database free for 30 s: more than 15 tests hold one")
+	return nil
 }

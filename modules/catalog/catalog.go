@@ -100,8 +100,10 @@ func (s *Service) CreateProduct(ctx context.Context, t *tenant.Tenant, in Produc
 		if err := writeVariants(tx, p.ID, nil, p.Variants); err != nil {
 			return err
 		}
-		_, err := s.writeImages(ctx, tx, t, p.ID, in.Images, ups)
-		return err
+		if _, err := s.writeImages(ctx, tx, t, p.ID, in.Images, ups); err != nil {
+			return err
+		}
+		return s.emitProduct(tx, t, "products/create", p.ID)
 	})
 	if err != nil {
 		return Product{}, err
@@ -346,8 +348,10 @@ func (s *Service) UpdateProduct(ctx context.Context, t *tenant.Tenant, id int64,
 				return err
 			}
 		}
-		released, err = s.writeImages(ctx, tx, t, p.ID, in.Images, ups)
-		return err
+		if released, err = s.writeImages(ctx, tx, t, p.ID, in.Images, ups); err != nil {
+			return err
+		}
+		return s.emitProduct(tx, t, "products/update", p.ID)
 	})
 	if err != nil {
 		return Product{}, err
@@ -378,12 +382,34 @@ func (s *Service) DeleteProduct(ctx context.Context, t *tenant.Tenant, id int64)
 		if res.RowsAffected == 0 {
 			return ErrProductNotFound
 		}
-		return inventory.DeleteItemsIn(tx, variants)
+		if err := inventory.DeleteItemsIn(tx, variants); err != nil {
+			return err
+		}
+		_, err := tenant.Emit(tx, "products/delete", map[string]int64{"id": id})
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	return s.release(ctx, t, files)
+}
+
+// emitProduct records an event of topic for product id, in tx, with the
+// product as the Admin API shows it: partners' webhooks carry it.
+func (s *Service) emitProduct(tx *gorm.DB, t *tenant.Tenant, topic string, id int64) error {
+	ps, err := findProducts(tx, Query{IDs: []int64{id}, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(ps) == 0 {
+		return ErrProductNotFound
+	}
+	cur, err := shop.CurrencyIn(tx)
+	if err != nil {
+		return err
+	}
+	_, err = tenant.Emit(tx, topic, toProductJSON(ps[0], cur, s.srcFor(t)))
+	return err
 }
 
 // where renders q's filters (not its paging) as SQL over products p.

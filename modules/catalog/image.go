@@ -89,12 +89,33 @@ var fileName = regexp.MustCompile(`^[0-9a-f]{64}\.(png|jpg|gif|webp)$`)
 
 // ServeImage answers GET /cdn/shop/products/:file on a store's host with
 // the file's bytes, cacheable for a year: the name is the content's hash.
+// With ?width= and/or ?height= it serves the picture scaled down to fit
+// that size, rounded up to a fixed step, making the variant on first use
+// (see resize.go); sizes it cannot use are ignored.
+//
+// Errors: Unavailable when too many resizes are queued; others are
+// internal.
 func (s *Service) ServeImage(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, file string) error {
 	if !fileName.MatchString(file) {
 		http.NotFound(w, r)
 		return nil
 	}
-	return blob.Serve(w, r, s.files.Bucket, imageKey(t, file))
+	key := imageKey(t, file)
+	if b := boxOf(r.URL.Query()); b != (box{}) {
+		var err error
+		key, err = s.variant(r.Context(), t, file, b)
+		if errors.Is(err, errNoOriginal) {
+			http.NotFound(w, r)
+			return nil
+		}
+		if errs.Is(err, errs.Unavailable) {
+			w.Header().Set("Retry-After", "5")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return blob.Serve(w, r, s.files.Bucket, key)
 }
 
 func (in *ImageInput) validate(f errs.Fields, field string, creating bool) {
@@ -276,7 +297,10 @@ func (s *Service) release(ctx context.Context, t *tenant.Tenant, files []string)
 			if used {
 				return nil
 			}
-			return blob.Delete(ctx, s.files.Bucket, imageKey(t, file))
+			if err := blob.Delete(ctx, s.files.Bucket, imageKey(t, file)); err != nil {
+				return err
+			}
+			return s.deleteVariants(ctx, t, file)
 		})
 		if err != nil {
 			return err
@@ -341,8 +365,10 @@ func (s *Service) CreateImage(ctx context.Context, t *tenant.Tenant, productID i
 		if err := s.claim(ctx, tx, t, up); err != nil {
 			return err
 		}
-		id, err = insertImage(tx, productID, up, in)
-		return err
+		if id, err = insertImage(tx, productID, up, in); err != nil {
+			return err
+		}
+		return s.emitProduct(tx, t, "products/update", productID)
 	})
 	if err != nil {
 		return Image{}, err
@@ -380,8 +406,10 @@ func (s *Service) UpdateImage(ctx context.Context, t *tenant.Tenant, productID, 
 			}
 		}
 		var err error
-		replaced, err = updateImage(tx, productID, in, up)
-		return err
+		if replaced, err = updateImage(tx, productID, in, up); err != nil {
+			return err
+		}
+		return s.emitProduct(tx, t, "products/update", productID)
 	})
 	if err != nil {
 		return Image{}, err
@@ -405,8 +433,10 @@ func (s *Service) DeleteImage(ctx context.Context, t *tenant.Tenant, productID, 
 			return err
 		}
 		var err error
-		file, err = deleteImage(tx, productID, id)
-		return err
+		if file, err = deleteImage(tx, productID, id); err != nil {
+			return err
+		}
+		return s.emitProduct(tx, t, "products/update", productID)
 	})
 	if err != nil {
 		return err

@@ -243,8 +243,8 @@ func (h *Handler) newView(c *gin.Context, tx *gorm.DB, t *tenant.Tenant) (*view,
 	return v, nil
 }
 
-// imageURL asks for an image at a width; the size parameters are kept for
-// the resizer (the original is served until then).
+// imageURL asks for an image at a size; the catalog serves a resized copy,
+// made once and kept (see catalog.Service.ServeImage).
 func imageURL(src string, width, height int) string {
 	if width == 0 && height == 0 {
 		return src
