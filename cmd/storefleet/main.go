@@ -60,6 +60,7 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 		shardCmd(getenv, stdout, stderr),
 		planCmd(getenv, stdout, stderr),
 		workerCmd(getenv, stderr),
+		themeCmd(getenv, stdout, stderr),
 	)
 	return root.ExecuteContext(ctx)
 }

@@ -42,6 +42,7 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	}
 	tok := mintToken(t, dbURL, "spec-shop", "write_products,read_orders,write_customers,write_inventory")
 	readOnly := mintToken(t, dbURL, "spec-shop", "read_products")
+	themeTok := mintToken(t, dbURL, "spec-shop", "write_themes")
 
 	// The served document is valid OpenAPI 3.
 	r := s.do(t, "GET", "spec-shop.localhost", "/admin/api/openapi.json", "")
@@ -176,6 +177,24 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	call(tok, "DELETE", fmt.Sprintf("/customers/%d/addresses/%d.json", cu, ad), "", 422) // the default
 	call(tok, "POST", "/customers.json", `{"customer":{"email":"ANN@spec.example"}}`, 422)
 	call(tok, "DELETE", fmt.Sprintf("/customers/%d.json", cu), "", 200)
+	published := idOf(call(themeTok, "GET", "/themes.json", "", 200)["themes"].([]any)[0].(map[string]any), "")
+	th := idOf(call(themeTok, "POST", "/themes.json", `{"theme":{"builtin":"monolith","name":"Spec Mono"}}`, 201), "theme")
+	call(themeTok, "GET", fmt.Sprintf("/themes/%d.json", th), "", 200)
+	assets := fmt.Sprintf("/themes/%d/assets.json", th)
+	call(themeTok, "GET", assets, "", 200)
+	call(themeTok, "PUT", assets, `{"asset":{"key":"snippets/spec.liquid","value":"<p>{{ shop.name }}</p>"}}`, 200)
+	call(themeTok, "PUT", assets, `{"asset":{"key":"assets/spec.png","attachment":"`+onePixelPNG+`"}}`, 200)
+	call(themeTok, "GET", assets+"?asset[key]=snippets/spec.liquid", "", 200)
+	call(themeTok, "GET", assets+"?asset[key]=assets/spec.png", "", 200)
+	call(themeTok, "PUT", assets, `{"asset":{"key":"snippets/spec.liquid","value":"{% if %}"}}`, 422)
+	call(themeTok, "DELETE", assets+"?asset[key]=layout/theme.liquid", "", 422)
+	call(themeTok, "DELETE", assets+"?asset[key]=snippets/spec.liquid", "", 200)
+	call(themeTok, "GET", assets+"?asset[key]=snippets/spec.liquid", "", 404)
+	call(themeTok, "PUT", fmt.Sprintf("/themes/%d.json", th), `{"theme":{"name":"Spec Live","role":"main"}}`, 200)
+	call(themeTok, "DELETE", fmt.Sprintf("/themes/%d.json", th), "", 422)
+	call(themeTok, "DELETE", fmt.Sprintf("/themes/%d.json", published), "", 200)
+	call(themeTok, "POST", "/themes.json", `{"theme":{"name":"Nowhere","src":"ftp://spec.example/theme.zip"}}`, 422)
+	call(tok, "GET", "/themes.json", "", 403)
 	// Errors are described too.
 	call(tok, "GET", "/products/999999.json", "", 404)
 	call(tok, "POST", "/products.json", `{"product":{"title":""}}`, 422)

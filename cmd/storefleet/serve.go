@@ -120,8 +120,8 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	store := gin.New()
 	gate := apps.NewGate(db, ratelimit.New(d.rdb), db.APILimit, d.sessions, log)
 	cat := d.catalog()
-	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db))
-	front := storefront.New(db, cat, storefront.Config{URLs: urls, CartKey: d.subkey("storefront cart")}, log)
+	front := storefront.New(db, cat, d.storefrontConfig(), log)
+	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db), front.Admin(d.fetchClient()))
 	front.Routes(store)
 	s.front = front
 	store.NoRoute(func(c *gin.Context) {

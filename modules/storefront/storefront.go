@@ -25,6 +25,7 @@ import (
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/modules/customers"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/tenant"
 	"github.com/storefleet/storefleet/themes"
@@ -73,6 +74,7 @@ func (h *Handler) Routes(r gin.IRouter) {
 	r.POST("/cart", h.cartWrite)       // the cart form: updates[], note, attributes
 	r.GET("/cart/change", h.cartWrite) // remove links: /cart/change?line=1&quantity=0
 	r.GET("/cart/clear", h.cartWrite)
+	h.accountRoutes(r)
 	r.GET("/robots.txt", h.robots)
 	r.GET("/favicon.ico", h.favicon)
 	r.GET("/sitemap.xml", h.sitemap)
@@ -145,6 +147,9 @@ func (h *Handler) page(fill func(*gin.Context, *view) error) gin.HandlerFunc {
 			out, err = v.theme.Render(c.Request.Context(), v.template, v.vars, v.opts)
 			return err
 		})
+		if errors.Is(err, errRedirected) {
+			return // the page answered with a redirect
+		}
 		if err != nil {
 			h.fail(c, err)
 			return
@@ -215,6 +220,15 @@ func (h *Handler) newView(c *gin.Context, tx *gorm.DB, t *tenant.Tenant) (*view,
 	if err != nil {
 		return nil, err
 	}
+	var customer map[string]any
+	if id := h.customerFromCookie(c.Request, t); id != 0 {
+		cu, err := customers.CustomerIn(tx, id)
+		if err == nil {
+			customer = toCustomerObject(cu)
+		} else if !errs.Is(err, errs.NotFound) {
+			return nil, err
+		}
+	}
 	path := c.Request.URL.Path
 	linklists := map[string]any{}
 	for _, m := range menus {
@@ -229,6 +243,9 @@ func (h *Handler) newView(c *gin.Context, tx *gorm.DB, t *tenant.Tenant) (*view,
 		"request":       map[string]any{"host": c.Request.Host, "path": path, "page_type": "", "locale": map[string]any{"iso_code": "en"}},
 		"canonical_url": base + path,
 		"page_title":    sh.Name,
+	}
+	if customer != nil {
+		v.vars["customer"] = customer
 	}
 	page, _ := strconv.Atoi(c.Query("page"))
 	v.opts = themes.RenderOptions{

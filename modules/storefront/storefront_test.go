@@ -30,14 +30,14 @@ import (
 // fixture is a storefront on a real database, with its stores reached by
 // host (<slug>.localhost) through one test server.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	db  *tenant.DB
 	cat *catalog.Service
 	inv *inventory.Service
 	srv *httptest.Server
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -410,4 +410,70 @@ func TestBrokenThemeIsContained(t *testing.T) {
 	if r := f.shopper(other).get("/no-such-page"); r.status != 404 {
 		t.Errorf("another store's 404 = %d, want its own 404 page", r.status)
 	}
+}
+
+// TestCustomerAccounts: a shopper registers, is logged in, logs out, logs
+// in again; wrong passwords and taken emails are told without leaking
+// which; an account belongs to its store only.
+func TestCustomerAccounts(t *testing.T) {
+	f := newFixture(t)
+	st, other := f.store("front-accounts"), f.store("front-elsewhere")
+	s := f.shopper(st)
+	if r := s.get("/account"); r.status != 303 || r.header.Get("Location") != "/account/login" {
+		t.Errorf("GET /account logged out = %d %v, want 303 to the login page", r.status, r.header)
+	}
+	if r := s.get("/account/login"); r.status != 200 || !strings.Contains(r.body, `name="customer[email]"`) {
+		t.Fatalf("GET /account/login = %d", r.status)
+	}
+	reg := url.Values{"customer[email]": {"Ann@Example.com"}, "customer[password]": {"tea-for-two-2026"},
+		"customer[first_name]": {"<b>Ann</b>"}, "customer[last_name]": {"Lee"}}
+	r := s.postForm("/account", reg)
+	if r.status != 303 || r.header.Get("Location") != "/account" {
+		t.Fatalf("POST /account (register) = %d %.300s, want 303 to the account", r.status, r.body)
+	}
+	page := s.get("/account").body
+	if !strings.Contains(page, "Ann@Example.com") || !strings.Contains(page, "&lt;b&gt;Ann&lt;/b&gt;") || strings.Contains(page, "<b>Ann</b>") {
+		t.Errorf("account page does not show the escaped name and email:\n%.600s", page)
+	}
+	// The same email again, another case: refused, form kept, password not.
+	r = f.shopper(st).postForm("/account", url.Values{"customer[email]": {"ANN@example.com"}, "customer[password]": {"another-password-1"}})
+	if r.status != 200 || !strings.Contains(r.body, "already has an account") || strings.Contains(r.body, "another-password-1") {
+		t.Errorf("registering a taken email = %d; want the form again saying so, without the password", r.status)
+	}
+	if r := f.shopper(st).postForm("/account", url.Values{"customer[email]": {"bob@example.com"}, "customer[password]": {"short"}}); !strings.Contains(r.body, "at least 8 characters") {
+		t.Errorf("registering a short password did not say why")
+	}
+	if r := s.get("/account/logout"); r.status != 303 {
+		t.Errorf("GET /account/logout = %d", r.status)
+	}
+	if r := s.get("/account"); r.status != 303 {
+		t.Errorf("GET /account after logout = %d, want a redirect to log in", r.status)
+	}
+	for _, bad := range []url.Values{
+		{"customer[email]": {"ann@example.com"}, "customer[password]": {"wrong-password"}},
+		{"customer[email]": {"nobody@example.com"}, "customer[password]": {"tea-for-two-2026"}},
+	} {
+		if r := s.postForm("/account/login", bad); r.status != 200 || !strings.Contains(r.body, "Incorrect email or password.") {
+			t.Errorf("POST /account/login %v = %d, want the form with one message", bad, r.status)
+		}
+	}
+	if r := s.postForm("/account/login", url.Values{"customer[email]": {"ann@example.com"}, "customer[password]": {"tea-for-two-2026"}}); r.status != 303 {
+		t.Fatalf("log in = %d", r.status)
+	}
+	if !strings.Contains(s.get("/account").body, "Ann@Example.com") {
+		t.Errorf("account page after logging in lacks the email")
+	}
+	// The same cookie means nothing on another store, and its account
+	// cannot log in there.
+	elsewhere := &shopper{f: f, host: "front-elsewhere.localhost", c: s.c}
+	u, _ := url.Parse("http://front-accounts.localhost/")
+	ub, _ := url.Parse("http://front-elsewhere.localhost/")
+	s.c.Jar.SetCookies(ub, s.c.Jar.Cookies(u))
+	if r := elsewhere.get("/account"); r.status != 303 {
+		t.Errorf("another store's /account with this store's cookie = %d, want a redirect to log in", r.status)
+	}
+	if r := elsewhere.postForm("/account/login", url.Values{"customer[email]": {"ann@example.com"}, "customer[password]": {"tea-for-two-2026"}}); r.status != 200 {
+		t.Errorf("logging in to another store with this store's account = %d, want refused", r.status)
+	}
+	_ = other
 }

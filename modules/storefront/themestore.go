@@ -2,7 +2,6 @@ package storefront
 
 import (
 	"fmt"
-	"github.com/gin-gonic/gin"
 	"sync"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -127,9 +126,4 @@ func themeFiles(tx *gorm.DB, c *themeCache, row themeRow) (map[string][]byte, er
 		files[f.Key] = f.Value
 	}
 	return files, nil
-}
-
-// themeFor is the theme a request sees: the store's published theme.
-func (h *Handler) themeFor(_ *gin.Context, tx *gorm.DB) (themeRow, error) {
-	return findTheme(tx, 0)
 }

@@ -1,0 +1,183 @@
+package storefront
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/modules/customers"
+	"github.com/storefleet/storefleet/tenant"
+	"github.com/storefleet/storefleet/themes"
+)
+
+// Customer accounts on the storefront: register, log in and out, see the
+// account. A logged-in customer holds a signed cookie naming the store and
+// the customer, valid for 30 days.
+
+const (
+	customerCookie = "customer"
+	customerTTL    = 30 * 24 * time.Hour
+)
+
+// accountRoutes mounts /account and its pages.
+func (h *Handler) accountRoutes(r gin.IRouter) {
+	r.GET("/account", h.page(h.account))
+	r.POST("/account", h.register)
+	r.GET("/account/login", h.page(h.loginPage(nil)))
+	r.POST("/account/login", h.login)
+	r.GET("/account/register", h.page(h.registerPage(nil)))
+	r.GET("/account/logout", h.logout)
+}
+
+// sealCustomer and customerFromCookie sign "<store>.<customer>.<expiry>"
+// under a key of its own, derived from the cart key.
+func (h *Handler) customerMAC(payload string) string {
+	key := hmac.New(sha256.New, h.cartKey)
+	key.Write([]byte("customer session"))
+	m := hmac.New(sha256.New, key.Sum(nil))
+	m.Write([]byte(payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+func (h *Handler) setCustomerCookie(c *gin.Context, t *tenant.Tenant, id int64) {
+	payload := fmt.Sprintf("%d.%d.%d", t.ID, id, time.Now().Add(customerTTL).Unix())
+	http.SetCookie(c.Writer, &http.Cookie{Name: customerCookie, Value: payload + "." + h.customerMAC(payload), Path: "/",
+		MaxAge: int(customerTTL.Seconds()), HttpOnly: true, Secure: c.Request.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+// customerFromCookie returns the logged-in customer's id, 0 for none.
+func (h *Handler) customerFromCookie(r *http.Request, t *tenant.Tenant) int64 {
+	ck, err := r.Cookie(customerCookie)
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(ck.Value, '.')
+	if i < 0 || !hmac.Equal([]byte(h.customerMAC(ck.Value[:i])), []byte(ck.Value[i+1:])) {
+		return 0
+	}
+	parts := strings.Split(ck.Value[:i], ".")
+	if len(parts) != 3 {
+		return 0
+	}
+	store, _ := strconv.ParseInt(parts[0], 10, 64)
+	id, _ := strconv.ParseInt(parts[1], 10, 64)
+	exp, _ := strconv.ParseInt(parts[2], 10, 64)
+	if tenant.ID(store) != t.ID || time.Now().Unix() > exp {
+		return 0
+	}
+	return id
+}
+
+func (h *Handler) account(c *gin.Context, v *view) error {
+	if v.vars["customer"] == nil {
+		c.Redirect(http.StatusSeeOther, "/account/login")
+		c.Abort()
+		return errRedirected
+	}
+	v.template = "customers/account"
+	v.vars["page_title"] = "Your account – " + v.shop.Name
+	v.vars["request"].(map[string]any)["page_type"] = "customers/account"
+	return nil
+}
+
+// errRedirected says a page answered with a redirect instead of rendering.
+var errRedirected = errs.E(errs.Malformed, "redirected")
+
+func (h *Handler) loginPage(form *themes.FormResult) func(*gin.Context, *view) error {
+	return func(c *gin.Context, v *view) error {
+		v.template = "customers/login"
+		v.vars["page_title"] = "Log in – " + v.shop.Name
+		v.vars["request"].(map[string]any)["page_type"] = "customers/login"
+		v.opts.Form = form
+		return nil
+	}
+}
+
+func (h *Handler) registerPage(form *themes.FormResult) func(*gin.Context, *view) error {
+	return func(c *gin.Context, v *view) error {
+		v.template = "customers/register"
+		v.vars["page_title"] = "Create account – " + v.shop.Name
+		v.vars["request"].(map[string]any)["page_type"] = "customers/register"
+		v.opts.Form = form
+		return nil
+	}
+}
+
+// login checks a posted email and password; a failure shows the form again
+// with the email kept and one message that does not say which was wrong.
+func (h *Handler) login(c *gin.Context) {
+	t := tenant.FromContext(c.Request.Context())
+	email, password := c.PostForm("customer[email]"), c.PostForm("customer[password]")
+	cu, err := customers.NewService(h.db).Login(c.Request.Context(), t, email, password)
+	if errs.Is(err, errs.Unauthenticated) {
+		h.page(h.loginPage(&themes.FormResult{Type: "customer_login", Errors: map[string]string{"form": errs.MessageOf(err)},
+			Values: map[string]string{"email": email}}))(c)
+		return
+	}
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.setCustomerCookie(c, t, cu.ID)
+	c.Redirect(http.StatusSeeOther, "/account")
+}
+
+// register makes an account from the posted form and logs it in.
+func (h *Handler) register(c *gin.Context) {
+	t := tenant.FromContext(c.Request.Context())
+	form := map[string]string{}
+	for _, k := range []string{"email", "password", "first_name", "last_name"} {
+		form[k] = c.PostForm("customer[" + k + "]")
+	}
+	cu, err := customers.NewService(h.db).Register(c.Request.Context(), t, form["email"], form["password"], form["first_name"], form["last_name"])
+	if errs.Is(err, errs.Invalid) {
+		problems := map[string]string{}
+		for field, msgs := range errs.FieldsOf(err) {
+			problems[field] = strings.Join(msgs, "; ")
+		}
+		delete(form, "password")
+		h.page(h.registerPage(&themes.FormResult{Type: "create_customer", Errors: problems, Values: form}))(c)
+		return
+	}
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.setCustomerCookie(c, t, cu.ID)
+	c.Redirect(http.StatusSeeOther, "/account")
+}
+
+func (h *Handler) logout(c *gin.Context) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: customerCookie, Value: "", Path: "/", MaxAge: -1})
+	c.Redirect(http.StatusSeeOther, "/")
+}
+
+// toCustomerObject renders a customer for themes: every text is the
+// shopper's own, so untrusted.
+func toCustomerObject(cu customers.Customer) map[string]any {
+	name := strings.TrimSpace(cu.FirstName + " " + cu.LastName)
+	out := map[string]any{"id": cu.ID, "first_name": untrusted(cu.FirstName), "last_name": untrusted(cu.LastName),
+		"name": untrusted(name), "email": untrusted(cu.Email), "orders": []any{}, "orders_count": 0,
+		"accepts_marketing": cu.AcceptsMarketing}
+	var addrs []any
+	for _, a := range cu.Addresses {
+		o := map[string]any{"id": a.ID, "first_name": untrusted(a.FirstName), "last_name": untrusted(a.LastName),
+			"name": untrusted(strings.TrimSpace(a.FirstName + " " + a.LastName)), "company": untrusted(a.Company),
+			"address1": untrusted(a.Address1), "address2": untrusted(a.Address2), "city": untrusted(a.City),
+			"province": untrusted(a.Province), "zip": untrusted(a.Zip), "country": untrusted(a.Country), "phone": untrusted(a.Phone)}
+		addrs = append(addrs, o)
+		if a.Default {
+			out["default_address"] = o
+		}
+	}
+	out["addresses"] = addrs
+	return out
+}
