@@ -161,6 +161,7 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	call(tok, "GET", "/webhooks.json", "", 200)
 	call(tok, "GET", "/webhooks/count.json", "", 200)
 	call(tok, "GET", fmt.Sprintf("/webhooks/%d.json", w), "", 200)
+	call(tok, "GET", fmt.Sprintf("/webhooks/%d/deliveries.json", w), "", 200)
 	call(tok, "PUT", fmt.Sprintf("/webhooks/%d.json", w), `{"webhook":{"address":"https://spec.example/v2"}}`, 200)
 	call(tok, "DELETE", fmt.Sprintf("/webhooks/%d.json", w), "", 200)
 	cu := idOf(call(tok, "POST", "/customers.json", `{"customer":{"email":"ann@spec.example","first_name":"Ann","tags":"vip","addresses":[{"address1":"1 Tea St","city":"Leeds","country_code":"GB","zip":"LS1 1AA"}]}}`, 201), "customer")

@@ -62,6 +62,53 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 	}))
 	r.PUT("/webhooks/:file", appOnly, g.Handle(func(c *gin.Context) error { return s.update(c, g) }))
 	r.DELETE("/webhooks/:file", appOnly, g.Handle(s.delete))
+	r.GET("/webhooks/:file/deliveries.json", appOnly, g.Handle(s.deliveries))
+}
+
+type deliveryJSON struct {
+	ID              int64      `json:"id"`
+	WebhookID       int64      `json:"webhook_id"`
+	EventID         string     `json:"event_id"`
+	Topic           string     `json:"topic"`
+	Status          string     `json:"status"`
+	Attempts        int        `json:"attempts"`
+	ResponseCode    *int       `json:"response_code"`
+	LatencyMS       *int       `json:"latency_ms"`
+	ResponseSnippet string     `json:"response_snippet"`
+	Error           string     `json:"error"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	DeliveredAt     *time.Time `json:"delivered_at"`
+}
+
+// deliveries is webhooks/{id}/deliveries.json (a Storefleet extension): the
+// subscription's delivery log, newest first.
+func (s *Service) deliveries(c *gin.Context) error {
+	id, err := strconv.ParseInt(c.Param("file"), 10, 64)
+	if err != nil || id <= 0 {
+		return ErrSubscriptionNotFound
+	}
+	limit := 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 250 {
+			return apps.Malformed(errs.Fields{"limit": {"must be a whole number from 1 to 250"}}.Err())
+		}
+		limit = n
+	}
+	p := apps.PrincipalOf(c)
+	ds, err := s.Deliveries(c.Request.Context(), p.Store, p.Token.ID, id, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]deliveryJSON, len(ds))
+	for i, d := range ds {
+		out[i] = deliveryJSON{ID: d.ID, WebhookID: d.SubscriptionID, EventID: d.EventID, Topic: d.Topic, Status: d.Status,
+			Attempts: d.Attempts, ResponseCode: d.ResponseCode, LatencyMS: d.LatencyMS, ResponseSnippet: d.ResponseSnippet,
+			Error: d.Error, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, DeliveredAt: d.DeliveredAt}
+	}
+	c.JSON(http.StatusOK, gin.H{"deliveries": out})
+	return nil
 }
 
 // appOnly refuses staff sessions: a subscription belongs to the app whose

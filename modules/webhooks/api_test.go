@@ -111,3 +111,29 @@ func TestStaffCannotSubscribe(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveriesAreTheAppsOwn: an app reads its subscriptions' delivery
+// logs, and no other app's, in no other store.
+func TestDeliveriesAreTheAppsOwn(t *testing.T) {
+	h := appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{webhooks.NewService(db)} })
+	a, b := h.Store("hooks-log-a"), h.Store("hooks-log-b")
+	mine, theirs := h.Token(a, "read_products"), h.Token(a, "read_products")
+	r := h.Do(a, mine, "POST", "/webhooks.json", `{"webhook":{"topic":"products/create","address":"https://x.example/h"}}`)
+	if r.Status != 201 {
+		t.Fatalf("POST webhooks.json = %d %s", r.Status, r.Body)
+	}
+	id := int64(r.JSON(t)["webhook"].(map[string]any)["id"].(float64))
+	path := fmt.Sprintf("/webhooks/%d/deliveries.json", id)
+	if r := h.Do(a, mine, "GET", path, ""); r.Status != 200 || !strings.Contains(r.Body, `"deliveries":[]`) {
+		t.Errorf("GET %s by its app = %d %s, want an empty log", path, r.Status, r.Body)
+	}
+	if r := h.Do(a, theirs, "GET", path, ""); r.Status != 404 {
+		t.Errorf("GET %s by another app = %d, want 404", path, r.Status)
+	}
+	if r := h.Do(b, h.Token(b, "read_products"), "GET", path, ""); r.Status != 404 {
+		t.Errorf("GET %s on another store = %d, want 404", path, r.Status)
+	}
+	if r := h.Do(a, mine, "GET", path+"?limit=0", ""); r.Status != 400 {
+		t.Errorf("GET %s?limit=0 = %d, want 400", path, r.Status)
+	}
+}
