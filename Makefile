@@ -24,10 +24,10 @@ test: services vet fmt-check
 	@$(SERVICES) sweep
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
 
-## bench: provision STORES stores (default 1000) into one database, migrate them all, time the door
-STORES ?= 1000
-bench: services
-	$(GO) test -run='^$$' -bench=Fleet -benchtime=1x -timeout 90m ./tenant/ -stores=$(STORES)
+## bench: storefleet bench in a fresh database: provisioning, migration fan-out, storefront and Admin API load, baseline (BENCH_FLAGS=--large, --seed N, …)
+BENCH_FLAGS ?=
+bench: services build
+	./$(BIN) bench $(BENCH_FLAGS)
 
 ## services: install (if missing) and start PostgreSQL, Redis and PgBouncer under .data/
 services:

@@ -84,6 +84,10 @@ var (
 type Config struct {
 	// Pool sizes every pool: the control database's and each shard's.
 	Pool pg.Pool
+	// Migrations are the tenant migrations; nil means those of package
+	// migrations. `storefleet bench` adds one of its own to time a migration
+	// reaching every store.
+	Migrations fs.FS
 }
 
 // DB is the control plane's handle: the control database, a pool per shard
@@ -130,6 +134,9 @@ func Open(ctx context.Context, url string, cfg Config, rdb *redis.Client, log *s
 	}
 	d := &DB{controlDB: control, control: control.Gorm, cfg: cfg, rdb: rdb, log: log,
 		shards: map[int]*shard{}, migrations: migrations.Tenant(), provisioning: make(chan struct{}, 1)}
+	if cfg.Migrations != nil {
+		d.migrations = cfg.Migrations
+	}
 	return d, nil
 }
 

@@ -59,6 +59,7 @@ func run(ctx context.Context, getenv func(string) string, args []string, stdout,
 		tenantCmd(getenv, stdout, stderr),
 		shardCmd(getenv, stdout, stderr),
 		planCmd(getenv, stdout, stderr),
+		benchCmd(getenv, stdout, stderr),
 		workerCmd(getenv, stderr),
 		themeCmd(getenv, stdout, stderr),
 	)

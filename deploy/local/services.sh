@@ -208,14 +208,15 @@ bouncer_up() {
 		die "PgBouncer did not start; see $bouncer_dir/pgbouncer.log"
 }
 
-# sweep drops what killed test runs left behind: test databases, and the
-# cluster-wide store roles of test databases (ids from 1,000,000 up, see
-# internal/testenv). Run it only when no tests are running.
+# sweep drops what killed test and bench runs left behind: their databases,
+# and the cluster-wide store roles of test databases (ids from 1,000,000 up,
+# see internal/testenv; the bench's are far above). Run it only when no tests
+# or benches are running.
 sweep() {
 	local bin
 	bin=$(pg_bin)
 	"$bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -qtAX -v ON_ERROR_STOP=1 <<-'EOF'
-		SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_database WHERE datname ~ '^sf_(test|shard)_' \gexec
+		SELECT format('DROP DATABASE %I WITH (FORCE)', datname) FROM pg_database WHERE datname ~ '^(sf_(test|shard)_|storefleet_bench_)' \gexec
 		SELECT format('DROP ROLE %I', rolname) FROM pg_roles WHERE rolname ~ '^t_[0-9]{7,}$' \gexec
 	EOF
 }
