@@ -154,6 +154,9 @@ func TestBuiltinThemesRenderEveryTemplate(t *testing.T) {
 			want: []string{`class="errors"`, "Incorrect email or password.", `value="ada@example.com"`}},
 		{name: "register", template: "customers/register", vars: pageVars("customers/register"),
 			want: []string{`action="/account"`, `value="create_customer"`, `name="customer[first_name]"`}},
+		{name: "reset password", template: "customers/reset_password",
+			vars: withVars(pageVars("customers/reset_password"), map[string]any{"reset": map[string]any{"customer_id": 7, "token": Untrusted(`"><b>x`)}}),
+			want: []string{`action="/account"`, `value="reset_customer_password"`, `name="customer_id" value="7"`, `&#34;&gt;&lt;b&gt;x`, `name="customer[password_confirmation]"`}},
 		{name: "account", template: "customers/account", vars: withVars(pageVars("customers/account"), nil),
 			want: []string{"Ada Lovelace", "#1001", "$48.18", "March 14, 2026", "1 Main St", "/account/logout", "Paid"}},
 		{name: "order", template: "customers/order", vars: pageVars("customers/order"),
@@ -184,7 +187,7 @@ func TestBuiltinThemesRenderEveryTemplate(t *testing.T) {
 }
 
 func TestBuiltinThemesHaveEveryTemplate(t *testing.T) {
-	want := []string{"404", "cart", "collection", "customers/account", "customers/login", "customers/order", "customers/register",
+	want := []string{"404", "cart", "collection", "customers/account", "customers/login", "customers/order", "customers/register", "customers/reset_password",
 		"index", "list-collections", "page", "product", "search"}
 	for name, th := range loadBuiltins(t) {
 		got := strings.Join(th.Templates(), ",")

@@ -2,7 +2,8 @@
 // side effects off the request path. Events written to the shards' outboxes
 // (tenant.Emit, in the transaction of the change) are relayed to an asynq
 // queue in Redis and handled there: each event fans out to a task per
-// webhook subscription, delivered with retries over two days. Nothing a
+// webhook subscription, delivered with retries over two days, and to the
+// email it asks for (a password reset link). Nothing a
 // shopper or merchant is promised is lost when Redis, a worker or a
 // partner's endpoint is down: events wait in PostgreSQL until the relay can
 // queue them, tasks are identified by the event's id so a re-sent event is
@@ -22,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/safehttp"
 	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
@@ -60,6 +62,11 @@ type Config struct {
 	AllowPrivate bool
 	// URLs name each store's host in deliveries.
 	URLs tenant.URLs
+	// Mailer sends the emails events ask for; nil sends none.
+	Mailer mail.Sender
+	// MailFrom is the address every store's email leaves from, under the
+	// store's name.
+	MailFrom string
 }
 
 func (c Config) withDefaults() Config {
@@ -140,6 +147,7 @@ func (f *Fleet) Handler() asynq.Handler {
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeEvent, f.handleEvent)
 	mux.HandleFunc(TypeWebhook, f.handleWebhook)
+	mux.HandleFunc(TypeEmail, f.handleEmail)
 	return mux
 }
 
@@ -230,6 +238,9 @@ func (f *Fleet) handleEvent(ctx context.Context, t *asynq.Task) error {
 		return nil // the store is gone, and with it whom to tell
 	}
 	if err != nil {
+		return err
+	}
+	if err := f.enqueueEmail(ctx, p.Event); err != nil {
 		return err
 	}
 	subs, err := f.webhooks.Subscribers(ctx, st, p.Event.Topic)

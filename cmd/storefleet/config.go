@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	netmail "net/mail"
 	"net/url"
 	"reflect"
 	"strings"
@@ -38,6 +39,8 @@ type config struct {
 	SessionTTL        time.Duration `env:"SESSION_TTL" envDefault:"15m" help:"how long a staff session token lives"`
 	BlobURL           string        `env:"BLOB_URL" envDefault:"file://./.data/blobs" help:"where files (product images) are kept: a local folder (file://…) or an S3-compatible bucket (s3://bucket?region=…&endpoint=…, credentials from the AWS environment)"`
 	AllowPrivate      bool          `env:"ALLOW_PRIVATE_URLS" envDefault:"false" help:"let merchant- and partner-given URLs (image sources, webhook addresses) reach loopback and private addresses: for local development and tests only"`
+	MailURL           string        `env:"MAIL_URL" envDefault:"file:.data/mail" secret:"true" help:"where email goes: smtp://user:pass@host:587?tls=starttls (or smtps://…), or file:<folder> to write .eml files (development)"`
+	MailFrom          string        `env:"MAIL_FROM" envDefault:"no-reply@localhost" help:"the address every store's email leaves from, under the store's name (replies go to the store's email)"`
 	WorkerConcurrency int           `env:"WORKER_CONCURRENCY" envDefault:"10" help:"tasks a storefleet worker runs at once"`
 
 	// Derived in load.
@@ -138,6 +141,12 @@ func (c *config) validate() error {
 		bad("SESSION_SECRET", "is required in production (at least %d random bytes, e.g. `openssl rand -hex 32`)", auth.MinSessionKey)
 	case c.SessionSecret != "" && len(c.SessionSecret) < auth.MinSessionKey:
 		bad("SESSION_SECRET", "must be at least %d bytes", auth.MinSessionKey)
+	}
+	if scheme, _, _ := strings.Cut(c.MailURL, ":"); scheme != "smtp" && scheme != "smtps" && scheme != "file" {
+		bad("MAIL_URL", "must be smtp://…, smtps://… or file:<folder>")
+	}
+	if _, err := netmail.ParseAddress(c.MailFrom); err != nil || strings.ContainsAny(c.MailFrom, "<>") {
+		bad("MAIL_FROM", "%q must be a bare email address", c.MailFrom)
 	}
 	if c.WorkerConcurrency < 1 {
 		bad("WORKER_CONCURRENCY", "must be at least 1")

@@ -43,10 +43,14 @@ func devCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command
 			fmt.Fprintf(stdout, "\nStorefleet is running.\n  Dashboard:  %s\n  Demo store: %s\n  Demo login: %s / %s\n\n",
 				d.cfg.urls.Dashboard(), d.cfg.urls.Store(demoSlug), demoEmail, demoPassword)
 			// The worker stops with the server (on SIGTERM, or when serving fails).
+			fleet, err := d.fleet()
+			if err != nil {
+				return err
+			}
 			wctx, stop := context.WithCancel(ctx)
 			worked := make(chan error, 1)
-			go func() { worked <- d.fleet().Run(wctx) }()
-			err := serve(ctx, d)
+			go func() { worked <- fleet.Run(wctx) }()
+			err = serve(ctx, d)
 			stop()
 			return errors.Join(err, <-worked)
 		}),

@@ -48,7 +48,7 @@ var blobDir string
 // envFor returns a getenv for dbURL, the test Redis and extra settings.
 func envFor(dbURL string, extra ...string) func(string) string {
 	m := map[string]string{"DATABASE_URL": dbURL, "REDIS_URL": testenv.RedisURL(), "HTTP_ADDR": "127.0.0.1:0",
-		"BLOB_URL": "file://" + blobDir, "ALLOW_PRIVATE_URLS": "true"}
+		"BLOB_URL": "file://" + blobDir, "ALLOW_PRIVATE_URLS": "true", "MAIL_URL": "file:" + blobDir + "/mail"}
 	for i := 0; i+1 < len(extra); i += 2 {
 		m[extra[i]] = extra[i+1]
 	}
@@ -173,6 +173,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"ACCESS_RELOAD_INTERVAL": "0s",
 		"BLOB_URL":               "gs://bucket",
 		"SESSION_SECRET":         "short",
+		"MAIL_URL":               "imap://mail.example",
+		"MAIL_FROM":              "Shop <no-reply@example.com>",
 		"SESSION_TTL":            "1s",
 		"ALLOW_PRIVATE_URLS":     "maybe",
 	} {
@@ -234,7 +236,7 @@ func TestHelpListsEveryVariable(t *testing.T) {
 	}
 	for _, key := range []string{"STOREFLEET_ENV", "HTTP_ADDR", "BASE_URL", "DATABASE_URL", "DATABASE_MAX_CONNS", "REDIS_URL",
 		"LOG_FORMAT", "LOG_LEVEL", "SHUTDOWN_TIMEOUT", "TENANT_CACHE_TTL", "MIGRATE_PARALLELISM",
-		"ACCESS_RELOAD_INTERVAL", "BLOB_URL", "ALLOW_PRIVATE_URLS", "SESSION_SECRET", "SESSION_TTL"} {
+		"ACCESS_RELOAD_INTERVAL", "BLOB_URL", "ALLOW_PRIVATE_URLS", "SESSION_SECRET", "SESSION_TTL", "MAIL_URL", "MAIL_FROM", "WORKER_CONCURRENCY"} {
 		if !strings.Contains(out.String(), key) {
 			t.Errorf("serve --help does not list %s", key)
 		}

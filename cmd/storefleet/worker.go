@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"github.com/storefleet/storefleet/internal/mail"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -16,17 +18,27 @@ func workerCmd(getenv func(string) string, stderr io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, _ []string) error {
 			d.log.Info("worker starting", d.cfg.logValues()...)
-			return d.fleet().Run(ctx)
+			fleet, err := d.fleet()
+			if err != nil {
+				return err
+			}
+			return fleet.Run(ctx)
 		}),
 	}
 }
 
 // fleet is the job fleet over the configured services.
-func (d *deps) fleet() *workers.Fleet {
+func (d *deps) fleet() (*workers.Fleet, error) {
+	sender, err := mail.New(d.cfg.MailURL)
+	if err != nil {
+		return nil, fmt.Errorf("MAIL_URL: %w", err)
+	}
 	return workers.New(d.db, d.rdb, workers.Config{
 		Concurrency:     d.cfg.WorkerConcurrency,
 		ShutdownTimeout: d.cfg.ShutdownTimeout,
 		AllowPrivate:    d.cfg.AllowPrivate,
 		URLs:            d.cfg.urls,
-	}, d.log)
+		Mailer:          sender,
+		MailFrom:        d.cfg.MailFrom,
+	}, d.log), nil
 }

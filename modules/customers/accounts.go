@@ -2,6 +2,10 @@ package customers
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -115,4 +119,106 @@ var dummyHash = func() string {
 // Errors: NotFound.
 func CustomerIn(tx *gorm.DB, id int64) (Customer, error) {
 	return findCustomer(tx, id)
+}
+
+// ResetTTL is how long a password reset link works.
+const ResetTTL = time.Hour
+
+// TopicPasswordReset is the event a reset request emits; the job fleet
+// emails its link.
+const TopicPasswordReset = "customers/password_reset"
+
+// ResetEmail is the password reset event's payload.
+type ResetEmail struct {
+	CustomerID int64  `json:"customer_id"`
+	Email      string `json:"email"`
+	FirstName  string `json:"first_name"`
+	URL        string `json:"url"`
+	ExpiresAt  string `json:"expires_at"`
+}
+
+// StartReset emails store t's customer with email a link to choose a new
+// password, valid for ResetTTL, through the outbox; storeURL is the store's
+// address the link starts with. An email without an account gets nothing,
+// and the caller cannot tell: the answer must not reveal who has an account.
+func (s *Service) StartReset(ctx context.Context, t *tenant.Tenant, email, storeURL string) error {
+	norm, err := auth.NormalizeEmail(email)
+	if err != nil {
+		return nil
+	}
+	return s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		var rows []struct {
+			ID        int64  `gorm:"column:id"`
+			Email     string `gorm:"column:email"`
+			FirstName string `gorm:"column:first_name"`
+		}
+		err := tx.Raw(`SELECT id, email, first_name FROM customers WHERE lower(email) = lower(?) AND state = 'enabled' AND password_hash <> ''`, norm).Scan(&rows).Error
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		token := make([]byte, 32)
+		rand.Read(token)
+		raw := hex.EncodeToString(token)
+		sum := sha256.Sum256([]byte(raw))
+		expires := time.Now().Add(ResetTTL).UTC()
+		if err := tx.Exec(`UPDATE customers SET reset_token_hash = ?, reset_expires_at = ? WHERE id = ?`, sum[:], expires, rows[0].ID).Error; err != nil {
+			return fmt.Errorf("store reset token: %w", err)
+		}
+		_, err = tenant.Emit(tx, TopicPasswordReset, ResetEmail{CustomerID: rows[0].ID, Email: rows[0].Email, FirstName: rows[0].FirstName,
+			URL: fmt.Sprintf("%s/account/reset/%d/%s", storeURL, rows[0].ID, raw), ExpiresAt: expires.Format(time.RFC3339)})
+		return err
+	})
+}
+
+var errResetLink = &errs.Error{Kind: errs.Invalid, Message: "This password reset link has expired or was already used.",
+	Fields: map[string][]string{"form": {"This password reset link has expired or was already used. Ask for a new one from the login page."}}}
+
+// CheckReset says whether token is store t's customer id's live reset token.
+//
+// Errors: Invalid (expired, used, or not theirs).
+func (s *Service) CheckReset(ctx context.Context, t *tenant.Tenant, id int64, token string) error {
+	return s.db.ReadTx(ctx, t, func(tx *gorm.DB) error { return checkReset(tx, id, token) })
+}
+
+func checkReset(tx *gorm.DB, id int64, token string) error {
+	var rows []struct {
+		Hash    []byte     `gorm:"column:reset_token_hash"`
+		Expires *time.Time `gorm:"column:reset_expires_at"`
+	}
+	if err := tx.Raw(`SELECT reset_token_hash, reset_expires_at FROM customers WHERE id = ? AND state = 'enabled'`, id).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("find reset token: %w", err)
+	}
+	sum := sha256.Sum256([]byte(token))
+	if len(rows) == 0 || rows[0].Expires == nil || time.Now().After(*rows[0].Expires) || subtle.ConstantTimeCompare(rows[0].Hash, sum[:]) != 1 {
+		return errResetLink
+	}
+	return nil
+}
+
+// Reset sets store t's customer id's password with a live reset token,
+// which then stops working.
+//
+// Errors: Invalid (the link, or a short password).
+func (s *Service) Reset(ctx context.Context, t *tenant.Tenant, id int64, token, password string) (Customer, error) {
+	if utf8.RuneCountInString(password) < MinPasswordLength || len(password) > 1024 {
+		return Customer{}, &errs.Error{Kind: errs.Invalid, Message: "password is too short",
+			Fields: map[string][]string{"password": {fmt.Sprintf("must be at least %d characters", MinPasswordLength)}}}
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return Customer{}, err
+	}
+	err = s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT 1 FROM customers WHERE id = ? FOR UPDATE`, id).Error; err != nil {
+			return fmt.Errorf("lock customer: %w", err)
+		}
+		if err := checkReset(tx, id, token); err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE customers SET password_hash = ?, reset_token_hash = NULL, reset_expires_at = NULL, updated_at = now() WHERE id = ?`, hash, id).Error
+	})
+	if err != nil {
+		return Customer{}, err
+	}
+	return s.Customer(ctx, t, id)
 }

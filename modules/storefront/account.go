@@ -35,6 +35,8 @@ func (h *Handler) accountRoutes(r gin.IRouter) {
 	r.POST("/account/login", h.login)
 	r.GET("/account/register", h.page(h.registerPage(nil)))
 	r.GET("/account/logout", h.logout)
+	r.POST("/account/recover", h.recover)
+	r.GET("/account/reset/:id/:token", h.resetPage)
 }
 
 // sealCustomer and customerFromCookie sign "<store>.<customer>.<expiry>"
@@ -130,8 +132,13 @@ func (h *Handler) login(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/account")
 }
 
-// register makes an account from the posted form and logs it in.
+// register makes an account from the posted form and logs it in. The
+// reset form posts here too (Shopify's form tag sends both to /account).
 func (h *Handler) register(c *gin.Context) {
+	if c.PostForm("form_type") == "reset_customer_password" {
+		h.reset(c)
+		return
+	}
 	t := tenant.FromContext(c.Request.Context())
 	form := map[string]string{}
 	for _, k := range []string{"email", "password", "first_name", "last_name"} {
@@ -180,4 +187,70 @@ func toCustomerObject(cu customers.Customer) map[string]any {
 	}
 	out["addresses"] = addrs
 	return out
+}
+
+// recover asks for a reset link for the posted email; the page says the
+// same whether or not the email has an account.
+func (h *Handler) recover(c *gin.Context) {
+	t := tenant.FromContext(c.Request.Context())
+	email := c.PostForm("email")
+	if err := customers.NewService(h.db).StartReset(c.Request.Context(), t, email, h.urls.Store(t.Slug)); err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.page(h.loginPage(&themes.FormResult{Type: "recover_customer_password", PostedSuccessfully: true}))(c)
+}
+
+// resetPage shows the form to choose a new password, for a live link.
+func (h *Handler) resetPage(c *gin.Context) {
+	h.page(h.resetForm(nil))(c)
+}
+
+func (h *Handler) resetForm(form *themes.FormResult) func(*gin.Context, *view) error {
+	return func(c *gin.Context, v *view) error {
+		id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+		token := c.Param("token")
+		if id == 0 {
+			id, _ = strconv.ParseInt(c.PostForm("customer_id"), 10, 64)
+			token = c.PostForm("token")
+		}
+		if form == nil {
+			if err := customers.NewService(h.db).CheckReset(c.Request.Context(), v.store, id, token); err != nil {
+				form = &themes.FormResult{Type: "reset_customer_password", Errors: map[string]string{"form": errs.FieldsOf(err)["form"][0]}}
+			}
+		}
+		v.template = "customers/reset_password"
+		v.vars["reset"] = map[string]any{"customer_id": id, "token": untrusted(token)}
+		v.vars["page_title"] = "Reset your password – " + v.shop.Name
+		v.vars["request"].(map[string]any)["page_type"] = "customers/reset_password"
+		v.opts.Form = form
+		return nil
+	}
+}
+
+// reset sets the new password from the reset form and logs the customer in.
+func (h *Handler) reset(c *gin.Context) {
+	t := tenant.FromContext(c.Request.Context())
+	id, _ := strconv.ParseInt(c.PostForm("customer_id"), 10, 64)
+	password := c.PostForm("customer[password]")
+	if confirm := c.PostForm("customer[password_confirmation]"); confirm != password {
+		h.page(h.resetForm(&themes.FormResult{Type: "reset_customer_password",
+			Errors: map[string]string{"password_confirmation": "does not match the password"}}))(c)
+		return
+	}
+	cu, err := customers.NewService(h.db).Reset(c.Request.Context(), t, id, c.PostForm("token"), password)
+	if errs.Is(err, errs.Invalid) {
+		problems := map[string]string{}
+		for field, msgs := range errs.FieldsOf(err) {
+			problems[field] = strings.Join(msgs, "; ")
+		}
+		h.page(h.resetForm(&themes.FormResult{Type: "reset_customer_password", Errors: problems}))(c)
+		return
+	}
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	h.setCustomerCookie(c, t, cu.ID)
+	c.Redirect(http.StatusSeeOther, "/account")
 }

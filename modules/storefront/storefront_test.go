@@ -2,8 +2,10 @@ package storefront_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,6 +32,7 @@ import (
 // fixture is a storefront on a real database, with its stores reached by
 // host (<slug>.localhost) through one test server.
 type fixture struct {
+	url string // the test database
 	t   testing.TB
 	db  *tenant.DB
 	cat *catalog.Service
@@ -41,7 +44,8 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := tenant.Open(context.Background(), testenv.Database(t), tenant.Config{Pool: pg.Pool{MaxConns: 8}}, testenv.Redis(t), log)
+	dbURL := testenv.Database(t)
+	db, err := tenant.Open(context.Background(), dbURL, tenant.Config{Pool: pg.Pool{MaxConns: 8}}, testenv.Redis(t), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +68,7 @@ func newFixture(t testing.TB) *fixture {
 	engine.NoRoute(front.NotFound)
 	srv := httptest.NewServer(engine)
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, db: db, cat: cat, inv: inventory.NewService(db), srv: srv}
+	return &fixture{url: dbURL, t: t, db: db, cat: cat, inv: inventory.NewService(db), srv: srv}
 }
 
 func (f *fixture) store(slug string) *tenant.Tenant {
@@ -476,4 +480,53 @@ func TestCustomerAccounts(t *testing.T) {
 		t.Errorf("logging in to another store with this store's account = %d, want refused", r.status)
 	}
 	_ = other
+}
+
+// TestPasswordReset: the recover form answers the same for any email; the
+// emailed link (read here from the outbox) sets a new password once.
+func TestPasswordReset(t *testing.T) {
+	f := newFixture(t)
+	st := f.store("front-reset")
+	s := f.shopper(st)
+	s.postForm("/account", url.Values{"customer[email]": {"cy@example.com"}, "customer[password]": {"old-password-1"}})
+	s.get("/account/logout")
+	for _, email := range []string{"cy@example.com", "nobody@example.com"} {
+		if r := s.postForm("/account/recover", url.Values{"email": {email}}); r.status != 200 || !strings.Contains(r.body, "We have emailed you a link") {
+			t.Errorf("POST /account/recover %s = %d, want the same confirmation for every email", email, r.status)
+		}
+	}
+	raw, err := sql.Open("pgx", f.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var payload string
+	if err := raw.QueryRow(`SELECT payload::text FROM outbox.events WHERE topic = 'customers/password_reset'`).Scan(&payload); err != nil {
+		t.Fatalf("the reset email's event: %v (want exactly one, for the account)", err)
+	}
+	var ev struct{ URL string }
+	json.Unmarshal([]byte(payload), &ev)
+	path := strings.TrimPrefix(ev.URL, "http://front-reset.localhost")
+	parts := strings.Split(path, "/") // /account/reset/<id>/<token>
+	if len(parts) != 5 {
+		t.Fatalf("reset link %q", ev.URL)
+	}
+	if r := s.get(fmt.Sprintf("/account/reset/%s/%s", parts[3], strings.Repeat("0", 64))); !strings.Contains(r.body, "expired or was already used") {
+		t.Errorf("a made-up reset link does not say it is not valid")
+	}
+	if r := s.get(path); r.status != 200 || strings.Contains(r.body, "expired") || !strings.Contains(r.body, `name="customer[password_confirmation]"`) {
+		t.Fatalf("GET %s = %d, want the new-password form", path, r.status)
+	}
+	form := url.Values{"form_type": {"reset_customer_password"}, "customer_id": {parts[3]}, "token": {parts[4]},
+		"customer[password]": {"new-password-2"}, "customer[password_confirmation]": {"new-password-2"}}
+	if r := s.postForm("/account", form); r.status != 303 || r.header.Get("Location") != "/account" {
+		t.Fatalf("POST the new password = %d %.300s", r.status, r.body)
+	}
+	if r := s.postForm("/account", form); r.status != 200 || !strings.Contains(r.body, "expired or was already used") {
+		t.Errorf("the same link twice = %d, want refused", r.status)
+	}
+	s.get("/account/logout")
+	if r := s.postForm("/account/login", url.Values{"customer[email]": {"cy@example.com"}, "customer[password]": {"new-password-2"}}); r.status != 303 {
+		t.Errorf("logging in with the new password = %d", r.status)
+	}
 }

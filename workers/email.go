@@ -1,0 +1,133 @@
+package workers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/mail"
+	"github.com/storefleet/storefleet/modules/customers"
+	"github.com/storefleet/storefleet/modules/shop"
+	"github.com/storefleet/storefleet/tenant"
+)
+
+// TypeEmail is one email an event asks for.
+const TypeEmail = "email:send"
+
+// emailTopics are the events that send an email, and which.
+var emailTopics = map[string]string{customers.TopicPasswordReset: "password_reset"}
+
+type emailPayload struct {
+	Kind  string       `json:"kind"`
+	Event tenant.Event `json:"event"`
+}
+
+// enqueueEmail queues the email event ev asks for, if any, under an id of
+// the event's: a re-run fan-out does not send it twice.
+func (f *Fleet) enqueueEmail(ctx context.Context, ev tenant.Event) error {
+	kind, ok := emailTopics[ev.Topic]
+	if !ok || f.cfg.Mailer == nil {
+		return nil
+	}
+	b, _ := json.Marshal(emailPayload{Kind: kind, Event: ev})
+	_, err := f.client.EnqueueContext(ctx, asynq.NewTask(TypeEmail, b),
+		asynq.TaskID(fmt.Sprintf("email:%s:%s", ev.ID, kind)), asynq.Queue("critical"),
+		asynq.MaxRetry(20), asynq.Timeout(time.Minute), asynq.Retention(72*time.Hour))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
+}
+
+// handleEmail renders and sends one email. A refusal the mail server says
+// is final (an unknown recipient) is not retried; an outage is.
+func (f *Fleet) handleEmail(ctx context.Context, t *asynq.Task) error {
+	var p emailPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	st, err := f.db.Tenant(ctx, p.Event.Store)
+	if errs.Is(err, errs.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sh, err := shop.NewService(f.db, f.cfg.URLs).Shop(ctx, st)
+	if err != nil {
+		return err
+	}
+	msg, err := f.render(p, st, sh)
+	if err != nil {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	err = f.cfg.Mailer.Send(ctx, msg)
+	if err != nil && mail.IsPermanent(err) {
+		f.log.WarnContext(ctx, "email refused for good", "kind", p.Kind, "store", st.Slug, "err", err)
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	return err
+}
+
+// resetEmail is the password reset email. Every store's mail leaves from
+// the platform's address (so it passes SPF and DKIM) under the store's
+// name, and replies go to the store.
+var (
+	resetText = texttemplate.Must(texttemplate.New("text").Parse(`Hello{{if .FirstName}} {{.FirstName}}{{end}},
+
+Someone asked to reset the password of your account at {{.Shop}}. To choose a new one, open this link within an hour:
+
+{{.URL}}
+
+If it was not you, ignore this email: your password stays as it is.
+
+{{.Shop}}
+`))
+	resetHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
+<html lang="en"><body style="font:16px/1.5 system-ui,sans-serif;color:#222;max-width:36rem;margin:0 auto;padding:1.5rem">
+<h1 style="font-size:1.4rem">{{.Shop}}</h1>
+<p>Hello{{if .FirstName}} {{.FirstName}}{{end}},</p>
+<p>Someone asked to reset the password of your account at {{.Shop}}. To choose a new one, use this link within an hour:</p>
+<p><a href="{{.URL}}" style="display:inline-block;background:#1f5f8b;color:#fff;padding:.6rem 1rem;border-radius:6px;text-decoration:none">Choose a new password</a></p>
+<p style="color:#555;font-size:.9rem">If it was not you, ignore this email: your password stays as it is.</p>
+</body></html>`))
+)
+
+func (f *Fleet) render(p emailPayload, st *tenant.Tenant, sh shop.Shop) (*mail.Message, error) {
+	switch p.Kind {
+	case "password_reset":
+		var r customers.ResetEmail
+		if err := json.Unmarshal(p.Event.Payload, &r); err != nil {
+			return nil, err
+		}
+		data := map[string]string{"Shop": sh.Name, "FirstName": r.FirstName, "URL": r.URL}
+		var text, html bytes.Buffer
+		if err := resetText.Execute(&text, data); err != nil {
+			return nil, err
+		}
+		if err := resetHTML.Execute(&html, data); err != nil {
+			return nil, err
+		}
+		msg := &mail.Message{
+			From:      mail.Address{Name: sh.Name, Email: f.cfg.MailFrom},
+			To:        []mail.Address{{Name: r.FirstName, Email: r.Email}},
+			Subject:   "Reset your password at " + sh.Name,
+			Text:      text.String(),
+			HTML:      html.String(),
+			MessageID: p.Event.ID.String() + "." + p.Kind + "@storefleet",
+		}
+		if sh.Email != "" {
+			msg.ReplyTo = mail.Address{Name: sh.Name, Email: sh.Email}
+		}
+		return msg, nil
+	}
+	return nil, fmt.Errorf("no email of kind %q", p.Kind)
+}
