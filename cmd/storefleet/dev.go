@@ -40,8 +40,12 @@ func devCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command
 			if err := ensureDemo(ctx, d, stdout, stderr); err != nil {
 				return fmt.Errorf("demo store: %w", err)
 			}
-			fmt.Fprintf(stdout, "\nStorefleet is running.\n  Dashboard:  %s\n  Demo store: %s\n  Demo login: %s / %s\n\n",
+			fmt.Fprintf(stdout, "\nStorefleet is running.\n  Dashboard:  %s\n  Demo store: %s\n  Demo login: %s / %s\n",
 				d.cfg.urls.Dashboard(), d.cfg.urls.Store(demoSlug), demoEmail, demoPassword)
+			if d.devMailDir() != "" {
+				fmt.Fprintf(stdout, "  Mail:       %s/dev/mail\n", d.cfg.urls.Dashboard())
+			}
+			fmt.Fprintln(stdout)
 			// The worker stops with the server (on SIGTERM, or when serving fails).
 			fleet, err := d.fleet()
 			if err != nil {

@@ -139,6 +139,9 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 		c.Header("Content-Type", "text/html; charset=utf-8")
 		landingPage.Execute(c.Writer, urls)
 	})
+	if dir := d.devMailDir(); dir != "" {
+		devMailRoutes(dash, dir)
+	}
 	dash.NoRoute(func(c *gin.Context) { s.notFound(c.Writer, c.Request) })
 	s.dashboard = dash
 	s.handler = web.Middleware(log, http.HandlerFunc(s.route))
