@@ -80,3 +80,16 @@ func toPageObject(p contentPage) map[string]any {
 	return map[string]any{"id": p.ID, "title": p.Title, "handle": p.Handle, "url": "/pages/" + p.Handle,
 		"content": p.BodyHTML, "published_at": p.PublishedAt, "object_type": "page"}
 }
+
+// findRedirect returns where path has moved (a product or collection whose
+// handle changed), or "".
+func findRedirect(tx *gorm.DB, path string) (string, error) {
+	var targets []string
+	if err := tx.Raw(`SELECT target FROM redirects WHERE path = ?`, path).Scan(&targets).Error; err != nil {
+		return "", fmt.Errorf("find redirect: %w", err)
+	}
+	if len(targets) == 0 {
+		return "", nil
+	}
+	return targets[0], nil
+}

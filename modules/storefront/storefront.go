@@ -139,6 +139,18 @@ func (h *Handler) page(fill func(*gin.Context, *view) error) gin.HandlerFunc {
 				if !errs.Is(err, errs.NotFound) {
 					return err
 				}
+				// A moved product or collection: 301 to where it is now.
+				target, err := findRedirect(tx, c.Request.URL.Path)
+				if err != nil {
+					return err
+				}
+				if target != "" {
+					if q := c.Request.URL.RawQuery; q != "" {
+						target += "?" + q
+					}
+					c.Redirect(http.StatusMovedPermanently, target)
+					return errRedirected
+				}
 				v.template, v.status = "404", http.StatusNotFound
 				v.vars["page_title"] = "Page not found"
 				v.vars["request"].(map[string]any)["page_type"] = "404"

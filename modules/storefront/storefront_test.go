@@ -530,3 +530,45 @@ func TestPasswordReset(t *testing.T) {
 		t.Errorf("logging in with the new password = %d", r.status)
 	}
 }
+
+// TestChangedHandlesRedirect: a product's or collection's old address
+// answers 301 with the new one, through renames, and gives way to a new
+// product at that address.
+func TestChangedHandlesRedirect(t *testing.T) {
+	f := newFixture(t)
+	st := f.store("front-moves")
+	p := f.product(st, "Old Name")
+	col, err := f.cat.CreateCollection(context.Background(), st, catalog.CollectionInput{Title: ptr("Spring"), Published: ptr(true), Products: []int64{p.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rename := func(handle string) {
+		t.Helper()
+		if _, err := f.cat.UpdateProduct(context.Background(), st, p.ID, catalog.ProductInput{Handle: ptr(handle)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rename("middle-name")
+	rename("new-name")
+	if _, err := f.cat.UpdateCollection(context.Background(), st, col.ID, catalog.CollectionInput{Handle: ptr("spring-teas")}); err != nil {
+		t.Fatal(err)
+	}
+	s := f.shopper(st)
+	for path, want := range map[string]string{
+		"/products/old-name?variant=1": "/products/new-name?variant=1",
+		"/products/middle-name":        "/products/new-name",
+		"/collections/spring":          "/collections/spring-teas",
+	} {
+		if r := s.get(path); r.status != 301 || r.header.Get("Location") != want {
+			t.Errorf("GET %s = %d to %q, want 301 to %s", path, r.status, r.header.Get("Location"), want)
+		}
+	}
+	if r := s.get("/products/new-name"); r.status != 200 {
+		t.Errorf("GET the new address = %d", r.status)
+	}
+	// A new product at the old address takes it back.
+	f.product(st, "Old Name")
+	if r := s.get("/products/old-name"); r.status != 200 || !strings.Contains(r.body, "Old Name") {
+		t.Errorf("GET /products/old-name after a new product took it = %d, want that product", r.status)
+	}
+}
