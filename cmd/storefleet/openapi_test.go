@@ -40,7 +40,7 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: "spec-shop", Name: "Spec Shop"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	tok := mintToken(t, dbURL, "spec-shop", "write_products,read_orders,write_customers,write_inventory")
+	tok := mintToken(t, dbURL, "spec-shop", "write_products,read_orders,write_customers,write_inventory,write_content")
 	readOnly := mintToken(t, dbURL, "spec-shop", "read_products")
 	themeTok := mintToken(t, dbURL, "spec-shop", "write_themes")
 
@@ -162,6 +162,13 @@ func TestOpenAPIDescribesTheAPI(t *testing.T) {
 	call(tok, "GET", "/webhooks/count.json", "", 200)
 	call(tok, "GET", fmt.Sprintf("/webhooks/%d.json", w), "", 200)
 	call(tok, "GET", fmt.Sprintf("/webhooks/%d/deliveries.json", w), "", 200)
+	pg := idOf(call(tok, "POST", "/pages.json", `{"page":{"title":"About us","body_html":"<p>Tea since 1990.</p>"}}`, 201), "page")
+	call(tok, "GET", "/pages.json?limit=5", "", 200)
+	call(tok, "GET", "/pages/count.json", "", 200)
+	call(tok, "GET", fmt.Sprintf("/pages/%d.json", pg), "", 200)
+	call(tok, "PUT", fmt.Sprintf("/pages/%d.json", pg), `{"page":{"published":false}}`, 200)
+	call(tok, "POST", "/pages.json", `{"page":{"title":""}}`, 422)
+	call(tok, "DELETE", fmt.Sprintf("/pages/%d.json", pg), "", 200)
 	call(tok, "PUT", fmt.Sprintf("/webhooks/%d.json", w), `{"webhook":{"address":"https://spec.example/v2"}}`, 200)
 	call(tok, "DELETE", fmt.Sprintf("/webhooks/%d.json", w), "", 200)
 	cu := idOf(call(tok, "POST", "/customers.json", `{"customer":{"email":"ann@spec.example","first_name":"Ann","tags":"vip","addresses":[{"address1":"1 Tea St","city":"Leeds","country_code":"GB","zip":"LS1 1AA"}]}}`, 201), "customer")

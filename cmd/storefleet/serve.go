@@ -121,7 +121,7 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	gate := apps.NewGate(db, ratelimit.New(d.rdb), db.APILimit, d.sessions, log)
 	cat := d.catalog()
 	front := storefront.New(db, cat, d.storefrontConfig(), log)
-	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db), front.Admin(d.fetchClient()))
+	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db), front.Admin(d.fetchClient()), storefront.NewPages(db))
 	front.Routes(store)
 	s.front = front
 	store.NoRoute(func(c *gin.Context) {

@@ -182,6 +182,13 @@ func TestPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	err = f.db.Tx(context.Background(), st, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO pages (title, handle, body_html, published_at) VALUES ('About us', 'about-us', '<p>Tea since <b>1990</b>.</p>', now()),
+			('Draft', 'draft', '<p>Not yet.</p>', NULL)`).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := f.shopper(st)
 	for _, tc := range []struct {
 		path   string
@@ -202,6 +209,8 @@ func TestPages(t *testing.T) {
 		{"/products/nope", 404, nil, nil},
 		{"/collections/nope", 404, nil, nil},
 		{"/pages/about", 404, nil, nil},
+		{"/pages/about-us", 200, []string{"About us", "Tea since <b>1990</b>."}, nil},
+		{"/pages/draft", 404, nil, []string{"Not yet."}},
 		{"/no/such/path", 404, nil, nil},
 		{"/robots.txt", 200, []string{"Disallow: /cart", "Sitemap: http://front-pages.localhost/sitemap.xml"}, nil},
 		{"/sitemap.xml", 200, []string{"http://front-pages.localhost/products/sencha", "/collections/green"}, []string{"secret-blend"}},
