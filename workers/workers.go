@@ -54,6 +54,8 @@ type Config struct {
 	// defaults).
 	WebhookRetryBase time.Duration
 	WebhookRetries   int
+	// ScheduleInterval is how often a worker looks for periodic jobs due.
+	ScheduleInterval time.Duration
 	// RetryCheckInterval is how often retries that came due are moved back
 	// to their queue (asynq's check of delayed tasks).
 	RetryCheckInterval time.Duration
@@ -84,6 +86,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WebhookRetries <= 0 {
 		c.WebhookRetries = 52
+	}
+	if c.ScheduleInterval <= 0 {
+		c.ScheduleInterval = time.Minute
 	}
 	if c.RetryCheckInterval <= 0 {
 		c.RetryCheckInterval = 5 * time.Second
@@ -131,13 +136,18 @@ func (f *Fleet) Run(ctx context.Context) error {
 	if err := srv.Start(f.Handler()); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	relayDone := make(chan struct{})
+	relayDone, scheduleDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(relayDone)
 		f.Relay(ctx)
 	}()
+	go func() {
+		defer close(scheduleDone)
+		f.schedule(ctx)
+	}()
 	<-ctx.Done()
 	<-relayDone
+	<-scheduleDone
 	srv.Shutdown()
 	return nil
 }

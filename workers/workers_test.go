@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -187,5 +188,48 @@ func TestWebhooksOutliveARedisOutage(t *testing.T) {
 	}
 	if attempts != 5 {
 		t.Errorf("attempts over the three deliveries = %d, want 5 (two refused)", attempts)
+	}
+}
+
+// TestPeriodicRunsOncePerFleet: three workers at the same moment run a
+// day's job once; a failed run does not stop the next day's.
+func TestPeriodicRunsOncePerFleet(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dbURL := testenv.Database(t)
+	db, err := tenant.Open(ctx, dbURL, tenant.Config{Pool: pg.Pool{MaxConns: 8}}, testenv.Redis(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{}, log)
+	day := time.Date(2026, 11, 21, 3, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fleet.RunPeriodic(ctx, fmt.Sprintf("worker-%d", i), day)
+		}()
+	}
+	wg.Wait()
+	raw, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var runs, finished int
+	raw.QueryRow(`SELECT count(*), count(finished_at) FROM platform.periodic_runs WHERE job = 'outbox-prune'`).Scan(&runs, &finished)
+	if runs != 1 || finished != 1 {
+		t.Errorf("outbox-prune runs on %s = %d (%d finished), want 1", day.Format("2006-01-02"), runs, finished)
+	}
+	// A failed run is recorded; the next day claims its own run.
+	if _, err := raw.Exec(`UPDATE platform.periodic_runs SET error = 'disk full'`); err != nil {
+		t.Fatal(err)
+	}
+	fleet.RunPeriodic(ctx, "worker-0", day.Add(24*time.Hour))
+	raw.QueryRow(`SELECT count(*) FROM platform.periodic_runs WHERE job = 'outbox-prune' AND finished_at IS NOT NULL`).Scan(&finished)
+	if finished != 2 {
+		t.Errorf("after a failed day, the next day's runs finished = %d, want 2 in all", finished)
 	}
 }
