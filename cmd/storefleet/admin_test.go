@@ -165,3 +165,40 @@ func TestPlanSetsTheRateLimit(t *testing.T) {
 		t.Errorf("storefleet plan list = %v\n%s, want trial … plus and wholesale", err, out.String())
 	}
 }
+
+// TestTokensCanBeListedAndRevoked: storefleet tenant tokens lists a store's
+// tokens without their secrets; revoke-token stops one at once.
+func TestTokensCanBeListedAndRevoked(t *testing.T) {
+	url := testenv.Database(t)
+	s := startServer(t, url)
+	ctx := context.Background()
+	if _, err := s.deps.db.Provision(ctx, tenant.NewStore{Slug: "delta-tea", Name: "Delta"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tok := mintToken(t, url, "delta-tea", "read_products")
+	var out, errOut bytes.Buffer
+	if err := run(ctx, envFor(url), []string{"tenant", "tokens", "delta-tea"}, &out, &errOut); err != nil {
+		t.Fatalf("storefleet tenant tokens = %v (%s)", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "CLI token") || !strings.Contains(out.String(), "read_products") || strings.Contains(out.String(), tok) {
+		t.Errorf("storefleet tenant tokens printed:\n%s\nwant the token listed without its secret", out.String())
+	}
+	shop := func() int {
+		return s.do(t, "GET", "delta-tea.localhost", "/admin/api/2025-01/shop.json", "", "X-Shopify-Access-Token", tok).status
+	}
+	if got := shop(); got != 200 {
+		t.Fatalf("shop.json before revoking = %d", got)
+	}
+	line := strings.Split(strings.TrimSpace(out.String()), "\n")[1]
+	id := strings.Fields(line)[0]
+	out.Reset()
+	if err := run(ctx, envFor(url), []string{"tenant", "revoke-token", "delta-tea", id}, &out, &errOut); err != nil {
+		t.Fatalf("storefleet tenant revoke-token = %v", err)
+	}
+	if got := shop(); got != 401 {
+		t.Errorf("shop.json after revoking = %d, want 401", got)
+	}
+	if err := run(ctx, envFor(url), []string{"tenant", "revoke-token", "delta-tea", "999999"}, &out, &errOut); err == nil {
+		t.Errorf("revoking a token the store does not have succeeded")
+	}
+}

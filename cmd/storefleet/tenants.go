@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -145,6 +146,57 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 			return nil
 		}),
 	}
+	tokens := &cobra.Command{
+		Use:   "tokens <slug or id>",
+		Short: "List a store's Admin API tokens (never their secrets) with their webhook signing secrets",
+		Args:  cobra.ExactArgs(1),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			t, err := findStore(ctx, d.db, args[0])
+			if err != nil {
+				return describe(err)
+			}
+			list, err := d.db.Tokens(ctx, t)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tLAST USED\tREVOKED\tWEBHOOK SIGNING SECRET")
+			for _, tok := range list {
+				used, revoked, secret := "never", "", "-"
+				if tok.LastUsedAt != nil {
+					used = tok.LastUsedAt.Format(time.DateTime)
+				}
+				if tok.RevokedAt != nil {
+					revoked = tok.RevokedAt.Format(time.DateTime)
+				} else if secret, err = d.db.SigningSecret(ctx, t, tok.ID); err != nil {
+					return err
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", tok.ID, tok.Name, strings.Join(tok.Scopes, ","),
+					tok.CreatedAt.Format(time.DateTime), used, revoked, secret)
+			}
+			return tw.Flush()
+		}),
+	}
+	revoke := &cobra.Command{
+		Use:   "revoke-token <slug or id> <token id>",
+		Short: "Revoke an Admin API token: it stops working at once on every server",
+		Args:  cobra.ExactArgs(2),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			t, err := findStore(ctx, d.db, args[0])
+			if err != nil {
+				return describe(err)
+			}
+			id, err := strconv.ParseInt(args[1], 10, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a token id (storefleet tenant tokens lists them)", args[1])
+			}
+			if err := d.db.RevokeToken(ctx, t, id); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "token %d of store %q is revoked\n", id, t.Slug)
+			return nil
+		}),
+	}
 	token.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes (required)")
 	token.Flags().StringVar(&tokenName, "name", "CLI token", "a name that says what the token is for")
 	token.MarkFlagRequired("scopes")
@@ -218,7 +270,7 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 		}),
 	}
 
-	cmd.AddCommand(create, list, token, importCmd, exportCmd, planCmd,
+	cmd.AddCommand(create, list, token, tokens, revoke, importCmd, exportCmd, planCmd,
 		setStatus("suspend", "Suspend a store: its storefront and API refuse requests", tenant.Suspended),
 		setStatus("resume", "Resume a suspended store", tenant.Active),
 		del)
