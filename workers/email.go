@@ -16,6 +16,7 @@ import (
 	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/modules/customers"
 	"github.com/storefleet/storefleet/modules/shop"
+	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -23,7 +24,7 @@ import (
 const TypeEmail = "email:send"
 
 // emailTopics are the events that send an email, and which.
-var emailTopics = map[string]string{customers.TopicPasswordReset: "password_reset"}
+var emailTopics = map[string]string{customers.TopicPasswordReset: "password_reset", webhooks.TopicDisabled: "webhook_disabled"}
 
 type emailPayload struct {
 	Kind  string       `json:"kind"`
@@ -128,6 +129,49 @@ func (f *Fleet) render(p emailPayload, st *tenant.Tenant, sh shop.Shop) (*mail.M
 			msg.ReplyTo = mail.Address{Name: sh.Name, Email: sh.Email}
 		}
 		return msg, nil
+	case "webhook_disabled":
+		var d webhooks.DisabledEmail
+		if err := json.Unmarshal(p.Event.Payload, &d); err != nil {
+			return nil, err
+		}
+		if sh.Email == "" {
+			return nil, errNoRecipient
+		}
+		data := map[string]string{"Shop": sh.Name, "Topic": d.Topic, "Address": d.Address,
+			"Since": d.FailingSince.UTC().Format("2006-01-02 15:04 MST"), "Store": f.cfg.URLs.Store(st.Slug)}
+		var text, html bytes.Buffer
+		if err := disabledText.Execute(&text, data); err != nil {
+			return nil, err
+		}
+		if err := disabledHTML.Execute(&html, data); err != nil {
+			return nil, err
+		}
+		return &mail.Message{
+			From:      mail.Address{Name: "Storefleet", Email: f.cfg.MailFrom},
+			To:        []mail.Address{{Name: sh.Name, Email: sh.Email}},
+			Subject:   "A webhook of " + sh.Name + " was turned off: " + d.Topic,
+			Text:      text.String(),
+			HTML:      html.String(),
+			MessageID: p.Event.ID.String() + "." + p.Kind + "@storefleet",
+		}, nil
 	}
 	return nil, fmt.Errorf("no email of kind %q", p.Kind)
 }
+
+// errNoRecipient is for a store without an email address to write to.
+var errNoRecipient = errors.New("the store has no email address")
+
+var (
+	disabledText = texttemplate.Must(texttemplate.New("text").Parse(`Hello,
+
+The webhook subscription of {{.Shop}} for {{.Topic}} to {{.Address}} has failed every delivery since {{.Since}}, so we turned it off. Nothing more is sent to it until it is turned on again; what it missed can then be replayed from the delivery log.
+
+{{.Store}}
+`))
+	disabledHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
+<html lang="en"><body style="font:16px/1.5 system-ui,sans-serif;color:#222;max-width:36rem;margin:0 auto;padding:1.5rem">
+<h1 style="font-size:1.3rem">A webhook was turned off</h1>
+<p>The webhook subscription of {{.Shop}} for <code>{{.Topic}}</code> to <code>{{.Address}}</code> has failed every delivery since {{.Since}}, so we turned it off.</p>
+<p>Nothing more is sent to it until it is turned on again; what it missed can then be replayed from the delivery log.</p>
+</body></html>`))
+)

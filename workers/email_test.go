@@ -2,10 +2,17 @@ package workers_test
 
 import (
 	"context"
+	"github.com/storefleet/storefleet/internal/safehttp"
+	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/modules/webhooks"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,4 +100,104 @@ func TestPasswordResetEmail(t *testing.T) {
 	if _, err := svc.Reset(ctx, st, id, link[2], "third-password-3"); !errs.Is(err, errs.Invalid) {
 		t.Errorf("Reset with a used link = %v, want Invalid", err)
 	}
+}
+
+// TestFailingWebhookIsTurnedOffAndReplayed: a subscription that keeps
+// failing is turned off after its last retry and the merchant is emailed;
+// what it misses is logged; turned on again, a replay sends everything.
+func TestFailingWebhookIsTurnedOffAndReplayed(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := tenant.Open(ctx, testenv.Database(t), tenant.Config{Pool: pg.Pool{MaxConns: 8}}, testenv.Redis(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.Provision(ctx, tenant.NewStore{Slug: "flaky", Name: "Flaky Tea", Email: "owner@flaky.example"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := db.CreateToken(ctx, st, "erp", []string{"read_products"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up atomic.Bool
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		got.Add(1)
+	}))
+	defer srv.Close()
+	hooks := webhooks.NewService(db)
+	topic := "products/create"
+	sub, err := hooks.Subscribe(ctx, st, tok.ID, webhooks.Input{Topic: &topic, Address: &srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sender, _ := mail.NewDir(dir)
+	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond, WebhookRetries: 2,
+		WebhookRetryBase: 10 * time.Millisecond, RetryCheckInterval: 100 * time.Millisecond, WebhookDisableAfter: time.Millisecond,
+		AllowPrivate: true, Mailer: sender, MailFrom: "no-reply@storefleet.example", URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- fleet.Run(runCtx) }()
+	// Stop the worker before its Redis client is closed, even on failure.
+	t.Cleanup(func() { stop(); <-done })
+	cat := catalog.NewService(db, catalog.Files{Bucket: testenv.Bucket(t), Fetch: safehttp.NewClient(safehttp.Options{}),
+		URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}})
+	started := time.Now().Add(-time.Second)
+	title := "Sencha"
+	if _, err := cat.CreateProduct(ctx, st, catalog.ProductInput{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the subscription to be turned off", func() bool {
+		s, err := hooks.Subscription(ctx, st, tok.ID, sub.ID)
+		return err == nil && s.DisabledAt != nil
+	})
+	waitFor(t, "the merchant's email", func() bool { l, _ := mail.List(dir); return len(l) == 1 })
+	l, _ := mail.List(dir)
+	if !strings.Contains(l[0].Subject, "was turned off: products/create") || l[0].To[0].Email != "owner@flaky.example" {
+		t.Errorf("email = %+v, want the owner told which webhook was turned off", l[0])
+	}
+	// Turned off, it misses the next event; the log keeps it.
+	title = "Bancha"
+	if _, err := cat.CreateProduct(ctx, st, catalog.ProductInput{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the missed delivery in the log", func() bool {
+		ds, _ := hooks.Deliveries(ctx, st, tok.ID, sub.ID, 10)
+		return len(ds) == 2
+	})
+	if got.Load() != 0 {
+		t.Fatalf("deliveries reached a turned-off subscription: %d", got.Load())
+	}
+	// On again, replay everything since the start: both arrive.
+	up.Store(true)
+	enabled := true
+	if _, err := hooks.Update(ctx, st, tok.ID, sub.ID, webhooks.Input{Enabled: &enabled}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := hooks.Replay(ctx, st, tok.ID, sub.ID, webhooks.ReplayRequest{Since: &started})
+	if err != nil || n != 2 {
+		t.Fatalf("Replay = %d, %v; want 2", n, err)
+	}
+	waitFor(t, "both replayed deliveries", func() bool { return got.Load() == 2 })
+	time.Sleep(300 * time.Millisecond)
+	if got.Load() != 2 {
+		t.Errorf("replayed deliveries = %d, want 2 exactly", got.Load())
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("gave up waiting for %s", what)
 }

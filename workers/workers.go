@@ -54,6 +54,9 @@ type Config struct {
 	// defaults).
 	WebhookRetryBase time.Duration
 	WebhookRetries   int
+	// WebhookDisableAfter is how long a subscription may fail before its
+	// last given-up delivery disables it (and its merchant is emailed).
+	WebhookDisableAfter time.Duration
 	// ScheduleInterval is how often a worker looks for periodic jobs due.
 	ScheduleInterval time.Duration
 	// RetryCheckInterval is how often retries that came due are moved back
@@ -86,6 +89,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WebhookRetries <= 0 {
 		c.WebhookRetries = 52
+	}
+	if c.WebhookDisableAfter <= 0 {
+		c.WebhookDisableAfter = 48 * time.Hour
 	}
 	if c.ScheduleInterval <= 0 {
 		c.ScheduleInterval = time.Minute
@@ -253,6 +259,9 @@ func (f *Fleet) handleEvent(ctx context.Context, t *asynq.Task) error {
 	if err := f.enqueueEmail(ctx, p.Event); err != nil {
 		return err
 	}
+	if p.Event.Topic == webhooks.TopicReplay {
+		return f.enqueueReplay(ctx, st, p.Event)
+	}
 	subs, err := f.webhooks.Subscribers(ctx, st, p.Event.Topic)
 	if err != nil {
 		return err
@@ -272,6 +281,30 @@ func (f *Fleet) handleEvent(ctx context.Context, t *asynq.Task) error {
 type webhookPayload struct {
 	Subscription int64        `json:"subscription"`
 	Event        tenant.Event `json:"event"`
+	Again        bool         `json:"again,omitempty"` // a replay: send even if delivered
+}
+
+// enqueueReplay queues the deliveries a replay request names, each under
+// an id of the request's, so that a replay is itself sent once.
+func (f *Fleet) enqueueReplay(ctx context.Context, st *tenant.Tenant, ev tenant.Event) error {
+	var r webhooks.ReplayPayload
+	if err := json.Unmarshal(ev.Payload, &r); err != nil {
+		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	events, err := f.webhooks.StoredEvents(ctx, st, r.Subscription, r.Events)
+	if err != nil {
+		return err
+	}
+	for _, stored := range events {
+		b, _ := json.Marshal(webhookPayload{Subscription: r.Subscription, Event: stored, Again: true})
+		_, err := f.client.EnqueueContext(ctx, asynq.NewTask(TypeWebhook, b),
+			asynq.TaskID(fmt.Sprintf("replay:%s:%s", ev.ID, stored.ID)), asynq.Queue("default"),
+			asynq.MaxRetry(f.cfg.WebhookRetries), asynq.Timeout(30*time.Second), asynq.Retention(72*time.Hour))
+		if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+			return err
+		}
+	}
+	return nil
 }
 
 // handleWebhook delivers one event to one subscription; a refusal is
@@ -289,12 +322,17 @@ func (f *Fleet) handleWebhook(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	domain := st.Slug + "." + f.cfg.URLs.Domain
-	err = f.webhooks.Deliver(ctx, st, p.Subscription, p.Event, domain, f.http)
+	deliver := f.webhooks.Deliver
+	if p.Again {
+		deliver = f.webhooks.Redeliver
+	}
+	err = deliver(ctx, st, p.Subscription, p.Event, domain, f.http)
 	if errors.Is(err, webhooks.ErrRetry) {
 		retried, _ := asynq.GetRetryCount(ctx)
 		most, _ := asynq.GetMaxRetry(ctx)
 		if retried >= most {
-			return f.webhooks.GiveUp(ctx, st, p.Subscription, p.Event, fmt.Sprintf("gave up after %d attempts: %v", retried+1, err))
+			return f.webhooks.GiveUp(ctx, st, p.Subscription, p.Event,
+				fmt.Sprintf("gave up after %d attempts: %v", retried+1, err), f.cfg.WebhookDisableAfter)
 		}
 	}
 	return err

@@ -14,15 +14,17 @@ import (
 )
 
 type webhookJSON struct {
-	ID                  int64     `json:"id"`
-	Address             string    `json:"address"`
-	Topic               string    `json:"topic"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
-	Format              string    `json:"format"`
-	Fields              []string  `json:"fields"`
-	MetafieldNamespaces []string  `json:"metafield_namespaces"`
-	APIVersion          string    `json:"api_version"`
+	ID                  int64      `json:"id"`
+	Address             string     `json:"address"`
+	Topic               string     `json:"topic"`
+	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+	Format              string     `json:"format"`
+	Fields              []string   `json:"fields"`
+	MetafieldNamespaces []string   `json:"metafield_namespaces"`
+	APIVersion          string     `json:"api_version"`
+	FailingSince        *time.Time `json:"failing_since"` // Storefleet extensions
+	DisabledAt          *time.Time `json:"disabled_at"`
 }
 
 func toWebhookJSON(s Subscription) webhookJSON {
@@ -31,7 +33,8 @@ func toWebhookJSON(s Subscription) webhookJSON {
 		fields = []string{}
 	}
 	return webhookJSON{ID: s.ID, Address: s.Address, Topic: s.Topic, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
-		Format: s.Format, Fields: fields, MetafieldNamespaces: []string{}, APIVersion: apps.Versions[len(apps.Versions)-1]}
+		Format: s.Format, Fields: fields, MetafieldNamespaces: []string{}, APIVersion: apps.Versions[len(apps.Versions)-1],
+		FailingSince: s.FailingSince, DisabledAt: s.DisabledAt}
 }
 
 type webhookRequest struct {
@@ -39,6 +42,7 @@ type webhookRequest struct {
 	Address *string   `json:"address"`
 	Format  *string   `json:"format"`
 	Fields  *[]string `json:"fields"`
+	Enabled *bool     `json:"enabled"`
 }
 
 func (r webhookRequest) toInput() (Input, error) {
@@ -46,7 +50,11 @@ func (r webhookRequest) toInput() (Input, error) {
 		return Input{}, &errs.Error{Kind: errs.Invalid, Message: "format must be json",
 			Fields: map[string][]string{"format": {"must be json"}}}
 	}
-	return Input{Topic: r.Topic, Address: r.Address, Fields: r.Fields}, nil
+	if r.Enabled != nil && !*r.Enabled {
+		return Input{}, &errs.Error{Kind: errs.Invalid, Message: "enabled can only be set to true",
+			Fields: map[string][]string{"enabled": {"can only be set to true, to switch a disabled subscription back on; delete a subscription to stop it"}}}
+	}
+	return Input{Topic: r.Topic, Address: r.Address, Fields: r.Fields, Enabled: r.Enabled}, nil
 }
 
 // AdminRoutes mounts webhooks.json. Any token may manage its own
@@ -63,6 +71,31 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 	r.PUT("/webhooks/:file", appOnly, g.Handle(func(c *gin.Context) error { return s.update(c, g) }))
 	r.DELETE("/webhooks/:file", appOnly, g.Handle(s.delete))
 	r.GET("/webhooks/:file/deliveries.json", appOnly, g.Handle(s.deliveries))
+	r.POST("/webhooks/:file/replay.json", appOnly, g.Handle(s.replay))
+}
+
+// replay is webhooks/{id}/replay.json (a Storefleet extension): send some
+// deliveries again, by id or by the time they were made.
+func (s *Service) replay(c *gin.Context) error {
+	id, err := strconv.ParseInt(c.Param("file"), 10, 64)
+	if err != nil || id <= 0 {
+		return ErrSubscriptionNotFound
+	}
+	var req struct {
+		DeliveryIDs []int64    `json:"delivery_ids"`
+		Since       *time.Time `json:"since"`
+		Until       *time.Time `json:"until"`
+	}
+	if err := apps.DecodeObject(c, &req); err != nil {
+		return err
+	}
+	p := apps.PrincipalOf(c)
+	n, err := s.Replay(c.Request.Context(), p.Store, p.Token.ID, id, ReplayRequest{DeliveryIDs: req.DeliveryIDs, Since: req.Since, Until: req.Until})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusAccepted, gin.H{"replaying": n})
+	return nil
 }
 
 type deliveryJSON struct {

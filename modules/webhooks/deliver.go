@@ -9,8 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -28,7 +30,8 @@ const APIVersion = "2025-01"
 const DeliveryTimeout = 5 * time.Second
 
 // Subscribers lists the ids of store t's subscriptions to topic, of every
-// app, for an event's fan-out.
+// app, for an event's fan-out; a turned-off one is included, so that its
+// log records what it misses.
 func (s *Service) Subscribers(ctx context.Context, t *tenant.Tenant, topic string) ([]int64, error) {
 	var ids []int64
 	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
@@ -80,6 +83,16 @@ func Sign(secret string, body []byte) string {
 // Errors: ErrRetry (wrapped, with the reason) when the endpoint failed or
 // answered other than 2xx; others when the store's data could not be read.
 func (s *Service) Deliver(ctx context.Context, t *tenant.Tenant, id int64, ev tenant.Event, shopDomain string, client *http.Client) error {
+	return s.deliver(ctx, t, id, ev, shopDomain, client, false)
+}
+
+// Redeliver sends ev to subscription id again, even if it was delivered: a
+// replay the merchant or partner asked for.
+func (s *Service) Redeliver(ctx context.Context, t *tenant.Tenant, id int64, ev tenant.Event, shopDomain string, client *http.Client) error {
+	return s.deliver(ctx, t, id, ev, shopDomain, client, true)
+}
+
+func (s *Service) deliver(ctx context.Context, t *tenant.Tenant, id int64, ev tenant.Event, shopDomain string, client *http.Client, again bool) error {
 	var sub *Subscription
 	var delivered bool
 	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
@@ -92,16 +105,29 @@ func (s *Service) Deliver(ctx context.Context, t *tenant.Tenant, id int64, ev te
 		}
 		ss := rows[0].toSubscription()
 		sub = &ss
+		if ss.DisabledAt != nil && !again {
+			// A disabled subscription gets nothing, but the log keeps what it
+			// missed, for a replay once it is on again.
+			err := tx.Exec(`INSERT INTO webhook_deliveries (subscription_id, event_id, topic, payload, status, error)
+				VALUES (?, ?, ?, ?::jsonb, 'failed', 'not sent: the subscription was turned off') ON CONFLICT DO NOTHING`,
+				id, ev.ID, ev.Topic, string(ev.Payload)).Error
+			if err != nil {
+				return fmt.Errorf("record missed delivery: %w", err)
+			}
+			return nil
+		}
 		var status []string
-		err := tx.Raw(`INSERT INTO webhook_deliveries (subscription_id, event_id, topic) VALUES (?, ?, ?)
-			ON CONFLICT (subscription_id, event_id) DO UPDATE SET updated_at = now() RETURNING status`, id, ev.ID, ev.Topic).Scan(&status).Error
+		err := tx.Raw(`INSERT INTO webhook_deliveries (subscription_id, event_id, topic, payload) VALUES (?, ?, ?, ?::jsonb)
+			ON CONFLICT (subscription_id, event_id) DO UPDATE SET updated_at = now(),
+				status = CASE WHEN ? THEN 'pending' ELSE webhook_deliveries.status END
+			RETURNING status`, id, ev.ID, ev.Topic, string(ev.Payload), again).Scan(&status).Error
 		if err != nil {
 			return fmt.Errorf("record delivery: %w", err)
 		}
 		delivered = len(status) > 0 && status[0] == "delivered"
 		return nil
 	})
-	if err != nil || sub == nil || delivered {
+	if err != nil || sub == nil || delivered || (sub.DisabledAt != nil && !again) {
 		return err
 	}
 	secret, err := s.db.SigningSecret(ctx, t, sub.TokenID)
@@ -151,9 +177,124 @@ func (s *Service) Deliver(ctx context.Context, t *tenant.Tenant, id int64, ev te
 	return s.record(context.WithoutCancel(ctx), t, id, ev, a)
 }
 
-// GiveUp marks a delivery failed for good, after its last retry.
-func (s *Service) GiveUp(ctx context.Context, t *tenant.Tenant, id int64, ev tenant.Event, reason string) error {
-	return s.record(ctx, t, id, ev, attempt{status: "failed", err: reason, noCount: true})
+// TopicDisabled is the event of a subscription disabled for failing; the
+// job fleet emails the merchant.
+const TopicDisabled = "webhooks/disabled"
+
+// DisabledEmail is the payload of TopicDisabled.
+type DisabledEmail struct {
+	Subscription int64     `json:"subscription"`
+	Topic        string    `json:"topic"`
+	Address      string    `json:"address"`
+	FailingSince time.Time `json:"failing_since"`
+}
+
+// GiveUp marks a delivery failed for good, after its last retry. If the
+// subscription has been failing for at least disableAfter, it is disabled,
+// and TopicDisabled is emitted in the same transaction for the merchant to
+// be told.
+func (s *Service) GiveUp(ctx context.Context, t *tenant.Tenant, id int64, ev tenant.Event, reason string, disableAfter time.Duration) error {
+	if err := s.record(ctx, t, id, ev, attempt{status: "failed", err: reason, noCount: true}); err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		var rows []subRow
+		err := tx.Raw(`UPDATE webhook_subscriptions SET disabled_at = now() WHERE id = ? AND disabled_at IS NULL
+			AND failing_since IS NOT NULL AND failing_since <= ? RETURNING `+subColumns, id, time.Now().Add(-disableAfter)).Scan(&rows).Error
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		sub := rows[0].toSubscription()
+		_, err = tenant.Emit(tx, TopicDisabled, DisabledEmail{Subscription: sub.ID, Topic: sub.Topic, Address: sub.Address, FailingSince: *sub.FailingSince})
+		return err
+	})
+}
+
+// ReplayRequest names deliveries of one subscription to send again: by id,
+// or every one made in [Since, Until).
+type ReplayRequest struct {
+	DeliveryIDs []int64
+	Since       *time.Time
+	Until       *time.Time
+}
+
+// TopicReplay is the event of a replay request; the job fleet redelivers.
+const TopicReplay = "webhooks/replay"
+
+// ReplayPayload is the payload of TopicReplay.
+type ReplayPayload struct {
+	Subscription int64       `json:"subscription"`
+	Events       []uuid.UUID `json:"events"`
+}
+
+// Replay asks for token's subscription id's deliveries that r names to be
+// sent again, through the outbox, and says how many. At most 10,000 at once.
+//
+// Errors: NotFound, Invalid (nothing named, or too many).
+func (s *Service) Replay(ctx context.Context, t *tenant.Tenant, token, id int64, r ReplayRequest) (int, error) {
+	if _, err := s.Subscription(ctx, t, token, id); err != nil {
+		return 0, err
+	}
+	if len(r.DeliveryIDs) == 0 && r.Since == nil {
+		return 0, &errs.Error{Kind: errs.Invalid, Message: "name deliveries to replay",
+			Fields: map[string][]string{"replay": {"needs delivery_ids or since (and optionally until)"}}}
+	}
+	var events []uuid.UUID
+	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		q, args := `SELECT event_id FROM webhook_deliveries WHERE subscription_id = ? AND payload IS NOT NULL`, []any{id}
+		if len(r.DeliveryIDs) > 0 {
+			q, args = q+` AND id IN ?`, append(args, r.DeliveryIDs)
+		}
+		if r.Since != nil {
+			q, args = q+` AND created_at >= ?`, append(args, *r.Since)
+		}
+		if r.Until != nil {
+			q, args = q+` AND created_at < ?`, append(args, *r.Until)
+		}
+		if err := tx.Raw(q+` ORDER BY created_at, id LIMIT 10001`, args...).Scan(&events).Error; err != nil {
+			return fmt.Errorf("find deliveries to replay: %w", err)
+		}
+		if len(events) > 10000 {
+			return &errs.Error{Kind: errs.Invalid, Message: "too many deliveries", Fields: map[string][]string{"replay": {"may name at most 10000 deliveries; narrow the time range"}}}
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		_, err := tenant.Emit(tx, TopicReplay, ReplayPayload{Subscription: id, Events: events})
+		return err
+	})
+	return len(events), err
+}
+
+// StoredEvents returns the events of subscription id's deliveries, as they
+// were first delivered, for a replay.
+func (s *Service) StoredEvents(ctx context.Context, t *tenant.Tenant, id int64, events []uuid.UUID) ([]tenant.Event, error) {
+	var rows []struct {
+		EventID   uuid.UUID `gorm:"column:event_id"`
+		Topic     string    `gorm:"column:topic"`
+		Payload   string    `gorm:"column:payload"`
+		CreatedAt time.Time `gorm:"column:created_at"`
+	}
+	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT event_id, topic, payload::text AS payload, created_at FROM webhook_deliveries
+			WHERE subscription_id = ? AND event_id = ANY (?::uuid[]) AND payload IS NOT NULL ORDER BY created_at, id`, id, uuidList(events)).Scan(&rows).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read stored deliveries: %w", err)
+	}
+	out := make([]tenant.Event, len(rows))
+	for i, r := range rows {
+		out[i] = tenant.Event{ID: r.EventID, Store: t.ID, Topic: r.Topic, Payload: json.RawMessage(r.Payload), CreatedAt: r.CreatedAt}
+	}
+	return out, nil
+}
+
+func uuidList(ids []uuid.UUID) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = id.String()
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 type attempt struct {
@@ -183,6 +324,15 @@ func (s *Service) record(ctx context.Context, t *tenant.Tenant, id int64, ev ten
 			a.status, inc, a.code, latency, a.snippet, a.err, a.status, id, ev.ID).Error
 		if err != nil {
 			return fmt.Errorf("record delivery attempt: %w", err)
+		}
+		switch a.status {
+		case "delivered":
+			err = tx.Exec(`UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, id).Error
+		case "pending":
+			err = tx.Exec(`UPDATE webhook_subscriptions SET failing_since = now() WHERE id = ? AND failing_since IS NULL`, id).Error
+		}
+		if err != nil {
+			return fmt.Errorf("record subscription health: %w", err)
 		}
 		return nil
 	})

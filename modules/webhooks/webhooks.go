@@ -45,6 +45,11 @@ type Subscription struct {
 	Fields    []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// FailingSince is the first failed delivery after the last success.
+	FailingSince *time.Time
+	// DisabledAt says the subscription was switched off after failing for
+	// too long; nothing is delivered until it is enabled again.
+	DisabledAt *time.Time
 }
 
 // Input is a subscription to make, or a change to one (nil: unchanged).
@@ -52,6 +57,7 @@ type Input struct {
 	Topic   *string
 	Address *string
 	Fields  *[]string
+	Enabled *bool // true switches a disabled subscription back on (a Storefleet extension)
 }
 
 // Service keeps subscriptions.
@@ -112,20 +118,24 @@ func (in *Input) validate(creating bool) error {
 }
 
 type subRow struct {
-	ID        int64     `gorm:"column:id"`
-	TokenID   int64     `gorm:"column:token_id"`
-	Topic     string    `gorm:"column:topic"`
-	Address   string    `gorm:"column:address"`
-	Format    string    `gorm:"column:format"`
-	Fields    string    `gorm:"column:fields"`
-	CreatedAt time.Time `gorm:"column:created_at"`
-	UpdatedAt time.Time `gorm:"column:updated_at"`
+	ID           int64      `gorm:"column:id"`
+	TokenID      int64      `gorm:"column:token_id"`
+	Topic        string     `gorm:"column:topic"`
+	Address      string     `gorm:"column:address"`
+	Format       string     `gorm:"column:format"`
+	Fields       string     `gorm:"column:fields"`
+	CreatedAt    time.Time  `gorm:"column:created_at"`
+	UpdatedAt    time.Time  `gorm:"column:updated_at"`
+	FailingSince *time.Time `gorm:"column:failing_since"`
+	DisabledAt   *time.Time `gorm:"column:disabled_at"`
 }
 
-const subColumns = `id, token_id, topic, address, format, array_to_string(fields, ',') AS fields, created_at, updated_at`
+const subColumns = `id, token_id, topic, address, format, array_to_string(fields, ',') AS fields, created_at, updated_at,
+	failing_since, disabled_at`
 
 func (r subRow) toSubscription() Subscription {
-	s := Subscription{ID: r.ID, TokenID: r.TokenID, Topic: r.Topic, Address: r.Address, Format: r.Format, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	s := Subscription{ID: r.ID, TokenID: r.TokenID, Topic: r.Topic, Address: r.Address, Format: r.Format, CreatedAt: r.CreatedAt,
+		UpdatedAt: r.UpdatedAt, FailingSince: r.FailingSince, DisabledAt: r.DisabledAt}
 	if r.Fields != "" {
 		s.Fields = strings.Split(r.Fields, ",")
 	}
@@ -231,6 +241,9 @@ func (s *Service) Update(ctx context.Context, t *tenant.Tenant, token, id int64,
 		}
 		if in.Fields != nil {
 			set, args = append(set, "fields = string_to_array(?, ',')"), append(args, strings.Join(*in.Fields, ","))
+		}
+		if in.Enabled != nil && *in.Enabled {
+			set = append(set, "disabled_at = NULL", "failing_since = NULL")
 		}
 		return tx.Raw(`UPDATE webhook_subscriptions SET `+strings.Join(set, ", ")+` WHERE id = ? AND token_id = ? RETURNING `+subColumns,
 			append(args, id, token)...).Scan(&rows).Error
