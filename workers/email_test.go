@@ -201,3 +201,59 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("gave up waiting for %s", what)
 }
+
+// TestWebhooksRefusePrivateAddresses: a subscription whose address leads
+// into our own network (here loopback, by name and by number) is never
+// called; its log says why. Only AllowPrivate (development, tests) lets it.
+func TestWebhooksRefusePrivateAddresses(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := tenant.Open(ctx, testenv.Database(t), tenant.Config{Pool: pg.Pool{MaxConns: 8}}, testenv.Redis(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.Provision(ctx, tenant.NewStore{Slug: "ssrf", Name: "SSRF"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := db.CreateToken(ctx, st, "erp", []string{"read_products"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var called atomic.Int64
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called.Add(1) }))
+	defer srv.Close()
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	hooks := webhooks.NewService(db)
+	topic := "products/create"
+	var subs []int64
+	for _, addr := range []string{srv.URL + "/hook", "https://localhost:" + port + "/hook", "https://internal.localhost:" + port + "/hook"} {
+		sub, err := hooks.Subscribe(ctx, st, tok.ID, webhooks.Input{Topic: &topic, Address: &addr})
+		if err != nil {
+			t.Fatalf("Subscribe(%s) = %v", addr, err)
+		}
+		subs = append(subs, sub.ID)
+	}
+	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond, WebhookRetries: 1,
+		WebhookRetryBase: 10 * time.Millisecond, RetryCheckInterval: 100 * time.Millisecond, URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- fleet.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	cat := catalog.NewService(db, catalog.Files{Bucket: testenv.Bucket(t), Fetch: safehttp.NewClient(safehttp.Options{}),
+		URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}})
+	title := "Sencha"
+	if _, err := cat.CreateProduct(ctx, st, catalog.ProductInput{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range subs {
+		waitFor(t, "the refusal in the log", func() bool {
+			ds, _ := hooks.Deliveries(ctx, st, tok.ID, id, 5)
+			return len(ds) == 1 && strings.Contains(ds[0].Error, "private or local network")
+		})
+	}
+	if called.Load() != 0 {
+		t.Errorf("the loopback endpoint was called %d times", called.Load())
+	}
+}
