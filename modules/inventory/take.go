@@ -134,3 +134,48 @@ func TakeIn(tx *gorm.DB, takes []Take, actor string) error {
 	}
 	return nil
 }
+
+// Return is stock coming back from a sale: Quantity of item ItemID.
+type Return struct {
+	ItemID   int64
+	Quantity int64
+}
+
+// ReturnIn puts stock back inside the caller's transaction (a cancellation
+// or a refund with restock), at the store's first active location where the
+// item is stocked, or its first active location, recording reason
+// "order_returned" and actor. Making sure a sale's stock comes back once is
+// the caller's: it records the return in the same transaction.
+//
+// Errors: Invalid (a quantity that is not positive), Conflict (the store
+// has no active location).
+func ReturnIn(tx *gorm.DB, returns []Return, actor string) error {
+	now := time.Now().UTC()
+	slices.SortFunc(returns, func(a, b Return) int { return cmp.Compare(a.ItemID, b.ItemID) })
+	for _, r := range returns {
+		if r.Quantity <= 0 {
+			return errs.E(errs.Invalid, "a return of item %d needs a positive quantity", r.ItemID)
+		}
+		var locs []int64
+		err := tx.Raw(`SELECT loc.id FROM locations loc LEFT JOIN inventory_levels l ON l.location_id = loc.id AND l.inventory_item_id = ?
+			WHERE loc.active ORDER BY (l.location_id IS NULL), loc.id LIMIT 1`, r.ItemID).Scan(&locs).Error
+		if err != nil {
+			return fmt.Errorf("find where item %d goes back: %w", r.ItemID, err)
+		}
+		if len(locs) == 0 {
+			return errs.E(errs.Conflict, "the store has no active location to return stock to")
+		}
+		if _, err := connectLevel(tx, r.ItemID, locs[0], now); err != nil {
+			return err
+		}
+		l, err := addToLevel(tx, r.ItemID, locs[0], r.Quantity, now)
+		if err != nil {
+			return err
+		}
+		if err := insertAdjustment(tx, Adjustment{ItemID: r.ItemID, LocationID: locs[0], Delta: r.Quantity,
+			AvailableAfter: l.Available, Reason: "order_returned", Actor: actor, CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

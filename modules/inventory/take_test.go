@@ -92,6 +92,16 @@ func TestTakeNeverOversells(t *testing.T) {
 	if got != "-2 5" {
 		t.Errorf("after the refused sale, items 1 and 2 hold %s, want -2 5 (nothing taken from item 2)", got)
 	}
+	// A cancelled sale returns its stock.
+	if err := h.DB.Tx(ctx, st, func(tx *gorm.DB) error {
+		return inventory.ReturnIn(tx, []inventory.Return{{ItemID: 2, Quantity: 3}}, "order:test")
+	}); err != nil {
+		t.Fatalf("ReturnIn = %v", err)
+	}
+	levels, _, _ = svc.Levels(ctx, st, inventory.LevelQuery{ItemIDs: []int64{2}, Limit: 10})
+	if levels[0].Available != 8 {
+		t.Errorf("item 2 after returning 3 = %d, want 8", levels[0].Available)
+	}
 	hist, err := svc.Adjustments(ctx, st, 1, 100)
 	if err != nil || hist[0].Reason != "order" || hist[0].Actor != "order:test" {
 		t.Errorf("item 1's history = %+v, %v; want the sale recorded with reason order", hist, err)
