@@ -93,12 +93,13 @@ type Config struct {
 // DB is the control plane's handle: the control database, a pool per shard
 // (opened on first use), and the tenant door. It is safe for concurrent use.
 type DB struct {
-	controlDB *pg.DB   // the control database's pool
-	control   *gorm.DB // controlDB's gorm
-	cfg       Config
-	rdb       *redis.Client // announces store changes to the fleet; may be nil
-	access    *rbac.Enforcer
-	log       *slog.Logger
+	controlURL string   // the control database, for tools that connect on their own (pg_dump)
+	controlDB  *pg.DB   // the control database's pool
+	control    *gorm.DB // controlDB's gorm
+	cfg        Config
+	rdb        *redis.Client // announces store changes to the fleet; may be nil
+	access     *rbac.Enforcer
+	log        *slog.Logger
 
 	mu     sync.Mutex
 	shards map[int]*shard
@@ -132,7 +133,7 @@ func Open(ctx context.Context, url string, cfg Config, rdb *redis.Client, log *s
 	if err != nil {
 		return nil, fmt.Errorf("control database: %w", err)
 	}
-	d := &DB{controlDB: control, control: control.Gorm, cfg: cfg, rdb: rdb, log: log,
+	d := &DB{controlURL: url, controlDB: control, control: control.Gorm, cfg: cfg, rdb: rdb, log: log,
 		shards: map[int]*shard{}, migrations: migrations.Tenant(), provisioning: make(chan struct{}, 1)}
 	if cfg.Migrations != nil {
 		d.migrations = cfg.Migrations

@@ -270,6 +270,7 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 		}),
 	}
 
+	cmd.AddCommand(backupCmds(getenv, stdout, stderr)...)
 	cmd.AddCommand(create, list, token, tokens, revoke, importCmd, exportCmd, planCmd,
 		setStatus("suspend", "Suspend a store: its storefront and API refuse requests", tenant.Suspended),
 		setStatus("resume", "Resume a suspended store", tenant.Active),
