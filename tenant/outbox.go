@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"github.com/storefleet/storefleet/internal/pg"
 	"sync"
 	"time"
 
@@ -141,7 +141,7 @@ func (d *DB) relayShard(ctx context.Context, s *shard, batch int, send func(cont
 			done = append(done, r.ID)
 		}
 		if len(done) > 0 {
-			if err := tx.Exec(`UPDATE outbox.events SET sent_at = now() WHERE id = ANY (?::uuid[])`, uuidArray(done)).Error; err != nil {
+			if err := tx.Exec(`UPDATE outbox.events SET sent_at = now() WHERE id = ANY (?::uuid[])`, pg.UUIDArray(done)).Error; err != nil {
 				return fmt.Errorf("mark events sent: %w", err)
 			}
 		}
@@ -153,14 +153,6 @@ func (d *DB) relayShard(ctx context.Context, s *shard, batch int, send func(cont
 		return nil
 	})
 	return sent, err
-}
-
-func uuidArray(ids []uuid.UUID) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = id.String()
-	}
-	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // PendingEvents counts the events not yet sent, over every shard.

@@ -165,3 +165,24 @@ func Int8Array(ids []int64) string {
 	b.WriteByte('}')
 	return b.String()
 }
+
+// UUIDArray renders ids as a PostgreSQL array literal, for `= ANY (?::uuid[])`,
+// for the same reasons as Int8Array.
+func UUIDArray[T fmt.Stringer](ids []T) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = id.String()
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// TextArray renders ss as a PostgreSQL text array literal, each element
+// quoted, for `?::text[]`.
+func TextArray(ss []string) string {
+	quote := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = `"` + quote.Replace(s) + `"`
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}

@@ -1,6 +1,7 @@
 package pg
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -42,5 +43,14 @@ func TestKeysetAndTrimPage(t *testing.T) {
 func TestLikeEscape(t *testing.T) {
 	if got := LikeEscape(`50%_off\`); got != `50\%\_off\\` {
 		t.Errorf("LikeEscape = %q", got)
+	}
+}
+
+func TestArrayLiterals(t *testing.T) {
+	if got := TextArray([]string{`a`, `b "c"`, `d\e`, ``}); got != `{"a","b \"c\"","d\\e",""}` {
+		t.Errorf("TextArray = %s", got)
+	}
+	if got := UUIDArray([]fmt.Stringer{}); got != "{}" {
+		t.Errorf("UUIDArray(none) = %s, want {}", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/storefleet/storefleet/internal/pg"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -407,7 +408,7 @@ func setNoteAndAttributes(tx *gorm.DB, token string, note *string, attrs map[str
 			}
 		}
 		b, _ := json.Marshal(set)
-		err := tx.Exec(`UPDATE carts SET attributes = (attributes || ?::jsonb) - ?::text[] WHERE token = ?`, string(b), pgTextArray(drop), token).Error
+		err := tx.Exec(`UPDATE carts SET attributes = (attributes || ?::jsonb) - ?::text[] WHERE token = ?`, string(b), pg.TextArray(drop), token).Error
 		if err != nil {
 			return fmt.Errorf("set cart attributes: %w", err)
 		}
@@ -420,22 +421,6 @@ func setNoteAndAttributes(tx *gorm.DB, token string, note *string, attrs map[str
 		}
 	}
 	return touchCart(tx, token)
-}
-
-// pgTextArray renders strings as a PostgreSQL text array literal.
-func pgTextArray(ss []string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, s := range ss {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s))
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 // clearCart removes every item from cart token; as Shopify's clear, it

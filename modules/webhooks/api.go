@@ -82,15 +82,35 @@ func (s *Service) replay(c *gin.Context) error {
 		return ErrSubscriptionNotFound
 	}
 	var req struct {
-		DeliveryIDs []int64    `json:"delivery_ids"`
-		Since       *time.Time `json:"since"`
-		Until       *time.Time `json:"until"`
+		DeliveryIDs []int64 `json:"delivery_ids"`
+		Since       *string `json:"since"`
+		Until       *string `json:"until"`
 	}
 	if err := apps.DecodeObject(c, &req); err != nil {
 		return err
 	}
+	in := ReplayRequest{DeliveryIDs: req.DeliveryIDs}
+	bad := errs.Fields{}
+	for _, f := range []struct {
+		name string
+		raw  *string
+		dst  **time.Time
+	}{{"since", req.Since, &in.Since}, {"until", req.Until, &in.Until}} {
+		if f.raw == nil {
+			continue
+		}
+		tm, err := time.Parse(time.RFC3339, *f.raw)
+		if err != nil {
+			bad.Add(f.name, "must be an ISO 8601 time like 2025-01-31T15:04:05-05:00")
+			continue
+		}
+		*f.dst = &tm
+	}
+	if err := bad.Err(); err != nil {
+		return apps.Malformed(err)
+	}
 	p := apps.PrincipalOf(c)
-	n, err := s.Replay(c.Request.Context(), p.Store, p.Token.ID, id, ReplayRequest{DeliveryIDs: req.DeliveryIDs, Since: req.Since, Until: req.Until})
+	n, err := s.Replay(c.Request.Context(), p.Store, p.Token.ID, id, in)
 	if err != nil {
 		return err
 	}

@@ -136,4 +136,25 @@ func TestDeliveriesAreTheAppsOwn(t *testing.T) {
 	if r := h.Do(a, mine, "GET", path+"?limit=0", ""); r.Status != 400 {
 		t.Errorf("GET %s?limit=0 = %d, want 400", path, r.Status)
 	}
+	// Replays, likewise: the subscribing app's own, in its own store.
+	replay := fmt.Sprintf("/webhooks/%d/replay.json", id)
+	since := `{"since":"2026-01-01T00:00:00Z"}`
+	for _, tc := range []struct {
+		name  string
+		st    *tenant.Tenant
+		token string
+		body  string
+		want  int
+	}{
+		{"its app", a, mine, since, 202},
+		{"another app", a, theirs, since, 404},
+		{"another store", b, h.Token(b, "read_products"), since, 404},
+		{"nothing named", a, mine, `{}`, 422},
+		{"not a time", a, mine, `{"since":"yesterday"}`, 400},
+		{"not JSON", a, mine, `{"since":`, 400},
+	} {
+		if r := h.Do(tc.st, tc.token, "POST", replay, tc.body); r.Status != tc.want {
+			t.Errorf("%s: POST %s %s = %d %s, want %d", tc.name, replay, tc.body, r.Status, r.Body, tc.want)
+		}
+	}
 }

@@ -10,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/google/uuid"
+	"github.com/storefleet/storefleet/internal/pg"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -277,7 +277,7 @@ func (s *Service) StoredEvents(ctx context.Context, t *tenant.Tenant, id int64, 
 	}
 	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
 		return tx.Raw(`SELECT event_id, topic, payload::text AS payload, created_at FROM webhook_deliveries
-			WHERE subscription_id = ? AND event_id = ANY (?::uuid[]) AND payload IS NOT NULL ORDER BY created_at, id`, id, uuidList(events)).Scan(&rows).Error
+			WHERE subscription_id = ? AND event_id = ANY (?::uuid[]) AND payload IS NOT NULL ORDER BY created_at, id`, id, pg.UUIDArray(events)).Scan(&rows).Error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read stored deliveries: %w", err)
@@ -287,14 +287,6 @@ func (s *Service) StoredEvents(ctx context.Context, t *tenant.Tenant, id int64, 
 		out[i] = tenant.Event{ID: r.EventID, Store: t.ID, Topic: r.Topic, Payload: json.RawMessage(r.Payload), CreatedAt: r.CreatedAt}
 	}
 	return out, nil
-}
-
-func uuidList(ids []uuid.UUID) string {
-	parts := make([]string, len(ids))
-	for i, id := range ids {
-		parts[i] = id.String()
-	}
-	return "{" + strings.Join(parts, ",") + "}"
 }
 
 type attempt struct {
