@@ -25,6 +25,9 @@ var Scopes = []string{
 	"read_fulfillments", "write_fulfillments",
 	"read_themes", "write_themes",
 	"read_content", "write_content",
+	"read_discounts", "write_discounts",
+	"read_price_rules", "write_price_rules", // Shopify's names for discounts
+	"read_shipping", "write_shipping",
 }
 
 // tokenPrefix starts every token, so that a leaked one is recognisable (and

@@ -18,12 +18,17 @@ import (
 
 // Shop is a store's settings.
 type Shop struct {
-	Name      string
-	Email     string
-	Currency  string
-	Timezone  string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Name     string
+	Email    string
+	Currency string
+	Timezone string
+	// TaxesIncluded says prices include tax (as EU stores price), so the
+	// checkout takes tax out of them rather than adding it.
+	TaxesIncluded bool
+	// TaxShipping says shipping is taxed like goods.
+	TaxShipping bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Service reads and changes a store's settings.
@@ -38,12 +43,14 @@ func NewService(db *tenant.DB, urls tenant.URLs) *Service {
 }
 
 type shopRow struct {
-	Name      string    `gorm:"column:name"`
-	Email     string    `gorm:"column:email"`
-	Currency  string    `gorm:"column:currency"`
-	Timezone  string    `gorm:"column:timezone"`
-	CreatedAt time.Time `gorm:"column:created_at"`
-	UpdatedAt time.Time `gorm:"column:updated_at"`
+	Name          string    `gorm:"column:name"`
+	Email         string    `gorm:"column:email"`
+	Currency      string    `gorm:"column:currency"`
+	Timezone      string    `gorm:"column:timezone"`
+	TaxesIncluded bool      `gorm:"column:taxes_included"`
+	TaxShipping   bool      `gorm:"column:tax_shipping"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+	UpdatedAt     time.Time `gorm:"column:updated_at"`
 }
 
 // Shop returns store t's settings.
@@ -60,7 +67,7 @@ func (s *Service) Shop(ctx context.Context, t *tenant.Tenant) (Shop, error) {
 // ShopIn returns the settings of the store whose transaction tx is.
 func ShopIn(tx *gorm.DB) (Shop, error) {
 	var row shopRow
-	if err := tx.Raw(`SELECT name, email, currency, timezone, created_at, updated_at FROM shop`).Scan(&row).Error; err != nil {
+	if err := tx.Raw(`SELECT name, email, currency, timezone, taxes_included, tax_shipping, created_at, updated_at FROM shop`).Scan(&row).Error; err != nil {
 		return Shop{}, fmt.Errorf("read shop: %w", err)
 	}
 	return Shop(row), nil
@@ -79,6 +86,8 @@ type shopJSON struct {
 	MoneyFormat     string    `json:"money_format"`
 	IANATimezone    string    `json:"iana_timezone"`
 	PlanName        string    `json:"plan_name"`
+	TaxesIncluded   bool      `json:"taxes_included"`
+	TaxShipping     bool      `json:"tax_shipping"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
 }
@@ -88,6 +97,7 @@ func (s *Service) toShopJSON(t *tenant.Tenant, sh Shop) shopJSON {
 	return shopJSON{
 		ID: t.ID, Name: sh.Name, Email: sh.Email, CustomerEmail: sh.Email, Domain: host, MyshopifyDomain: host,
 		Currency: sh.Currency, MoneyFormat: "{{amount}} " + sh.Currency, IANATimezone: sh.Timezone, PlanName: t.Plan,
+		TaxesIncluded: sh.TaxesIncluded, TaxShipping: sh.TaxShipping,
 		CreatedAt: sh.CreatedAt, UpdatedAt: sh.UpdatedAt,
 	}
 }
