@@ -21,6 +21,7 @@ run: services build
 ## test: start the local services, install Chromium if missing, and run every test (with the race detector)
 test: services vet fmt-check
 	@$(SERVICES) browser
+	@$(SERVICES) stripe
 	@$(SERVICES) sweep
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
 

@@ -6,6 +6,8 @@
 #   deploy/local/services.sh up      install if needed, start (reuses what runs)
 #   deploy/local/services.sh browser install Chromium for the browser tests if
 #                                    missing (make test does it; make run does not)
+#   deploy/local/services.sh stripe  install stripe-mock for the payment tests if
+#                                    missing (make test does it)
 #   deploy/local/services.sh down    stop
 #   deploy/local/services.sh env     print DATABASE_URL=… and friends, one per line
 #   deploy/local/services.sh clean   stop and remove .data/
@@ -91,6 +93,22 @@ browser_up() {
 	apt_install chromium
 	[ -x "$chromium" ] || die "installed chromium, but there is still no $chromium"
 	say "installed $("$chromium" --version 2>/dev/null || echo chromium)"
+}
+
+# stripe_mock_version is the stripe-mock release whose API matches the
+# version stripe-go v76 speaks (2023-10-16); internal/testenv runs it.
+stripe_mock_version=v0.185.0
+
+# stripe_up installs stripe-mock into $(go env GOPATH)/bin when it is missing.
+stripe_up() {
+	command -v go >/dev/null 2>&1 || die "stripe-mock is installed with go, and there is no go on PATH"
+	local bin
+	bin="$(go env GOPATH | cut -d: -f1)/bin/stripe-mock"
+	[ -x "$bin" ] && return
+	say "installing stripe-mock $stripe_mock_version with go install"
+	(cd / && go install "github.com/stripe/stripe-mock@$stripe_mock_version") ||
+		die "could not install stripe-mock $stripe_mock_version"
+	[ -x "$bin" ] || die "installed stripe-mock, but there is still no $bin"
 }
 
 # pg_owner_ready makes .data/pg usable by the postgres user when we run as root:
@@ -251,6 +269,7 @@ up)
 	bouncer_up
 	;;
 browser) browser_up ;;
+stripe) stripe_up ;;
 down) down ;;
 sweep) sweep ;;
 env) print_env ;;
@@ -259,5 +278,5 @@ clean)
 	rm -rf "$data"
 	say "removed $data"
 	;;
-*) die "usage: $0 up|browser|down|env|clean|sweep" ;;
+*) die "usage: $0 up|browser|stripe|down|env|clean|sweep" ;;
 esac
