@@ -15,6 +15,7 @@ import (
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/modules/customers"
+	"github.com/storefleet/storefleet/modules/orders"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
@@ -24,7 +25,8 @@ import (
 const TypeEmail = "email:send"
 
 // emailTopics are the events that send an email, and which.
-var emailTopics = map[string]string{customers.TopicPasswordReset: "password_reset", webhooks.TopicDisabled: "webhook_disabled"}
+var emailTopics = map[string]string{customers.TopicPasswordReset: "password_reset", webhooks.TopicDisabled: "webhook_disabled",
+	orders.TopicCreate: "order_confirmation"}
 
 type emailPayload struct {
 	Kind  string       `json:"kind"`
@@ -70,6 +72,9 @@ func (f *Fleet) handleEmail(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 	}
+	if msg == nil {
+		return nil // nothing to send for this one
+	}
 	err = f.cfg.Mailer.Send(ctx, msg)
 	if err != nil && mail.IsPermanent(err) {
 		f.log.WarnContext(ctx, "email refused for good", "kind", p.Kind, "store", st.Slug, "err", err)
@@ -102,8 +107,11 @@ If it was not you, ignore this email: your password stays as it is.
 </body></html>`))
 )
 
+// render makes the email of kind p.Kind; nil when the event needs none.
 func (f *Fleet) render(p emailPayload, st *tenant.Tenant, sh shop.Shop) (*mail.Message, error) {
 	switch p.Kind {
+	case "order_confirmation":
+		return f.renderConfirmation(p, st, sh)
 	case "password_reset":
 		var r customers.ResetEmail
 		if err := json.Unmarshal(p.Event.Payload, &r); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storefleet/storefleet/billing"
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/safehttp"
@@ -72,6 +73,9 @@ type Config struct {
 	// MailFrom is the address every store's email leaves from, under the
 	// store's name.
 	MailFrom string
+	// Billing carries out refunds with the payment provider; nil leaves
+	// them to the merchant.
+	Billing *billing.Service
 }
 
 func (c Config) withDefaults() Config {
@@ -164,6 +168,7 @@ func (f *Fleet) Handler() asynq.Handler {
 	mux.HandleFunc(TypeEvent, f.handleEvent)
 	mux.HandleFunc(TypeWebhook, f.handleWebhook)
 	mux.HandleFunc(TypeEmail, f.handleEmail)
+	mux.HandleFunc(TypeRefund, f.handleRefund)
 	return mux
 }
 
@@ -257,6 +262,9 @@ func (f *Fleet) handleEvent(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if err := f.enqueueEmail(ctx, p.Event); err != nil {
+		return err
+	}
+	if err := f.enqueueRefund(ctx, p.Event); err != nil {
 		return err
 	}
 	if p.Event.Topic == webhooks.TopicReplay {

@@ -14,6 +14,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/storefleet/storefleet/billing"
 	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/pg"
@@ -42,6 +43,11 @@ type config struct {
 	MailURL           string        `env:"MAIL_URL" envDefault:"file:.data/mail" secret:"true" help:"where email goes: smtp://user:pass@host:587?tls=starttls (or smtps://…), or file:<folder> to write .eml files (development)"`
 	MailFrom          string        `env:"MAIL_FROM" envDefault:"no-reply@localhost" help:"the address every store's email leaves from, under the store's name (replies go to the store's email)"`
 	WorkerConcurrency int           `env:"WORKER_CONCURRENCY" envDefault:"10" help:"tasks a storefleet worker runs at once"`
+	StripeSecretKey   string        `env:"STRIPE_SECRET_KEY" envDefault:"" secret:"true" help:"the platform's Stripe secret key (sk_…); empty: stores take manual payments only"`
+	StripePublicKey   string        `env:"STRIPE_PUBLISHABLE_KEY" envDefault:"" help:"the platform's Stripe publishable key (pk_…), for the checkout's card form"`
+	StripeWebhookKey  string        `env:"STRIPE_WEBHOOK_SECRET" envDefault:"" secret:"true" help:"signing secret (whsec_…) of the Connect webhook endpoint app.<domain>/webhooks/stripe, created with API version 2023-10-16"`
+	StripeAPIURL      string        `env:"STRIPE_API_URL" envDefault:"" help:"Stripe's API base URL; empty for Stripe itself (stripe-mock's URL in tests)"`
+	PlatformFee       int64         `env:"PLATFORM_FEE_BASIS_POINTS" envDefault:"0" help:"the platform's application fee on each card payment, in hundredths of a percent (250 = 2.5%)"`
 
 	// Derived in load.
 	urls     tenant.URLs
@@ -148,6 +154,13 @@ func (c *config) validate() error {
 	if _, err := netmail.ParseAddress(c.MailFrom); err != nil || strings.ContainsAny(c.MailFrom, "<>") {
 		bad("MAIL_FROM", "%q must be a bare email address", c.MailFrom)
 	}
+	if err := c.billing().Validate(); err != nil {
+		names := map[string]string{"fee_basis_points": "PLATFORM_FEE_BASIS_POINTS", "api_url": "STRIPE_API_URL",
+			"publishable_key": "STRIPE_PUBLISHABLE_KEY", "webhook_secret": "STRIPE_WEBHOOK_SECRET"}
+		for field, msgs := range errs.FieldsOf(err) {
+			bad(names[field], "%s", msgs[0])
+		}
+	}
 	if c.WorkerConcurrency < 1 {
 		bad("WORKER_CONCURRENCY", "must be at least 1")
 	}
@@ -223,4 +236,10 @@ func configHelp() string {
 		fmt.Fprintf(&b, "  %-20s %s\n  %-20s default: %s\n", key, f.Tag.Get("help"), "", def)
 	}
 	return b.String()
+}
+
+// billing is the payments part of the configuration.
+func (c config) billing() billing.Config {
+	return billing.Config{SecretKey: c.StripeSecretKey, PublishableKey: c.StripePublicKey, WebhookSecret: c.StripeWebhookKey,
+		APIURL: c.StripeAPIURL, FeeBasisPoints: c.PlatformFee}
 }

@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/modules/discounts"
+	"github.com/storefleet/storefleet/modules/shipping"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -76,6 +79,9 @@ func ensureDemo(ctx context.Context, d *deps, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := ensureDemoCheckout(ctx, d, t); err != nil {
+		return err
+	}
 	svc := d.catalog()
 	n, err := svc.CountProducts(ctx, t, catalog.Query{})
 	if err != nil || n > 0 {
@@ -88,6 +94,43 @@ func ensureDemo(ctx context.Context, d *deps, stdout, stderr io.Writer) error {
 		return err
 	}
 	return makeDemoCollections(ctx, svc, t)
+}
+
+// ensureDemoCheckout gives the demo store, while it has no shipping zones,
+// what a shopper meets at checkout: shipping in the United States (free
+// from 50.00) and to the rest of the world, and a welcome code, WELCOME10.
+func ensureDemoCheckout(ctx context.Context, d *deps, t *tenant.Tenant) error {
+	ship := shipping.NewService(d.db)
+	zones, err := ship.Zones(ctx, t)
+	if err != nil || len(zones) > 0 {
+		return err
+	}
+	under, from := "49.99", "50.00"
+	for _, z := range []shipping.ZoneInput{
+		{Name: "United States", Countries: []shipping.ZoneCountryInput{{Code: "US"}}, PriceRates: []shipping.PriceRateInput{
+			{Name: "Standard (3–5 business days)", Price: "5.00", MaxSubtotal: &under},
+			{Name: "Free standard shipping", Price: "0", MinSubtotal: &from},
+			{Name: "Express (1–2 business days)", Price: "15.00"}}},
+		{Name: "Rest of world", Countries: []shipping.ZoneCountryInput{{Code: shipping.RestOfWorld}}, PriceRates: []shipping.PriceRateInput{
+			{Name: "International", Price: "20.00"}}},
+	} {
+		if _, err := ship.CreateZone(ctx, t, z); err != nil {
+			return fmt.Errorf("demo shipping zone %s: %w", z.Name, err)
+		}
+	}
+	ds := discounts.NewService(d.db)
+	title, kind, value, target, sel, alloc, who := "Welcome: 10% off", "percentage", "-10.0", "line_item", "all", "across", "all"
+	start := time.Now().Add(-time.Hour)
+	rule, err := ds.CreatePriceRule(ctx, t, discounts.PriceRuleInput{Title: &title, ValueType: &kind, Value: &value, TargetType: &target,
+		TargetSelection: &sel, AllocationMethod: &alloc, CustomerSelection: &who, StartsAt: &start})
+	if err != nil {
+		return fmt.Errorf("demo discount: %w", err)
+	}
+	code := "WELCOME10"
+	if _, err := ds.CreateCode(ctx, t, rule.ID, &code); err != nil {
+		return fmt.Errorf("demo discount code: %w", err)
+	}
+	return nil
 }
 
 // demoCollections group the demo catalog for the storefront: by kind, and

@@ -6,6 +6,7 @@ package main
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"github.com/storefleet/storefleet/billing"
 	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/blob"
 	"github.com/storefleet/storefleet/internal/safehttp"
@@ -135,6 +136,11 @@ func (d *deps) Close() error {
 // devSessionKey signs staff sessions in development when SESSION_SECRET is
 // not set; production refuses to start without one.
 const devSessionKey = "storefleet-development-session-key-not-secret"
+
+// billing is the payments service: manual methods, and Stripe when keys are set.
+func (d *deps) billing() *billing.Service {
+	return billing.NewService(d.db, d.cfg.billing(), d.log)
+}
 
 // catalog is the catalog service, with images in the configured bucket.
 func (d *deps) catalog() *catalog.Service {

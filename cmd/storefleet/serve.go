@@ -21,8 +21,12 @@ import (
 	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/web"
 	"github.com/storefleet/storefleet/modules/apps"
+	"github.com/storefleet/storefleet/modules/checkout"
 	"github.com/storefleet/storefleet/modules/customers"
+	"github.com/storefleet/storefleet/modules/discounts"
 	"github.com/storefleet/storefleet/modules/inventory"
+	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/shipping"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/storefront"
 	"github.com/storefleet/storefleet/modules/webhooks"
@@ -121,8 +125,11 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	gate := apps.NewGate(db, ratelimit.New(d.rdb), db.APILimit, d.sessions, log)
 	cat := d.catalog()
 	front := storefront.New(db, cat, d.storefrontConfig(), log)
-	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db), front.Admin(d.fetchClient()), storefront.NewPages(db))
+	pay := d.billing()
+	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db),
+		front.Admin(d.fetchClient()), storefront.NewPages(db), orders.NewService(db), discounts.NewService(db), shipping.NewService(db))
 	front.Routes(store)
+	checkout.NewService(db, pay, front.Shopper, log).Routes(store)
 	s.front = front
 	store.NoRoute(func(c *gin.Context) {
 		if c.Request.URL.Path == "/admin" || strings.HasPrefix(c.Request.URL.Path, "/admin/") {
@@ -135,6 +142,7 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 
 	dash := gin.New()
 	tenant.NewControlAPI(db, urls, log).Routes(dash)
+	dash.POST("/webhooks/stripe", gin.WrapH(pay.Webhook()))
 	dash.GET("/", func(c *gin.Context) {
 		c.Header("Content-Type", "text/html; charset=utf-8")
 		landingPage.Execute(c.Writer, urls)

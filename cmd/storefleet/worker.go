@@ -40,5 +40,6 @@ func (d *deps) fleet() (*workers.Fleet, error) {
 		URLs:            d.cfg.urls,
 		Mailer:          sender,
 		MailFrom:        d.cfg.MailFrom,
+		Billing:         d.billing(),
 	}, d.log), nil
 }

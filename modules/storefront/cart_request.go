@@ -125,6 +125,9 @@ func (req *cartRequest) fromValues(op string, v url.Values) error {
 		}
 	}
 	for k, s := range bracketed(v, "updates") {
+		if k == "" { // updates[], by line, read above
+			continue
+		}
 		id, err := strconv.ParseInt(strings.SplitN(k, ":", 2)[0], 10, 64)
 		if err != nil {
 			return malformed("%q is not an item of the cart", k)

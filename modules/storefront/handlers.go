@@ -231,11 +231,16 @@ func (h *Handler) cartJS(c *gin.Context) {
 func (h *Handler) cartWrite(c *gin.Context) {
 	ajax := strings.HasSuffix(c.Request.URL.Path, ".js")
 	op := strings.TrimSuffix(strings.TrimPrefix(c.Request.URL.Path, "/cart"), ".js")
+	toCheckout := c.Request.URL.Path == "/checkout" // the cart form's checkout button posts its updates there
+	if toCheckout {
+		op = ""
+	}
 	req, err := readCartRequest(c, op)
 	if err != nil {
 		h.cartError(c, ajax, err)
 		return
 	}
+	req.checkout = req.checkout || toCheckout
 	token := h.cartFromCookie(c.Request)
 	if token == "" {
 		token = newCartToken()

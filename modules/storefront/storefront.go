@@ -72,6 +72,7 @@ func (h *Handler) Routes(r gin.IRouter) {
 		r.POST(p+".js", h.cartWrite)
 	}
 	r.POST("/cart", h.cartWrite)       // the cart form: updates[], note, attributes
+	r.POST("/checkout", h.cartWrite)   // the cart form's checkout button: save, then on to GET /checkout
 	r.GET("/cart/change", h.cartWrite) // remove links: /cart/change?line=1&quantity=0
 	r.GET("/cart/clear", h.cartWrite)
 	h.accountRoutes(r)

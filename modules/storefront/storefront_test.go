@@ -581,3 +581,24 @@ func TestChangedHandlesRedirect(t *testing.T) {
 		t.Errorf("GET /products/old-name after a new product took it = %d, want that product", r.status)
 	}
 }
+
+// TestCartFormUpdatesByLine: the cart form's quantities (updates[], by
+// line) are saved by Update and by Check out, which then leads on to
+// /checkout.
+func TestCartFormUpdatesByLine(t *testing.T) {
+	f := newFixture(t)
+	st := f.store("cart-form")
+	p := f.product(st, "Hojicha")
+	s := f.shopper(st)
+	s.postForm("/cart/add", url.Values{"id": {fmt.Sprint(p.Variants[0].ID)}, "quantity": {"1"}})
+	if a := s.postForm("/cart", url.Values{"updates[]": {"3"}, "note": {""}, "update": {""}}); a.status != http.StatusSeeOther || a.header.Get("Location") != "/cart" {
+		t.Fatalf("POST /cart updates[]=3 = %d → %q, want 303 to /cart\n%s", a.status, a.header.Get("Location"), a.body)
+	}
+	a := s.postForm("/checkout", url.Values{"updates[]": {"2"}, "checkout": {""}})
+	if a.status != http.StatusSeeOther || a.header.Get("Location") != "/checkout" {
+		t.Fatalf("POST /checkout updates[]=2 = %d → %q, want 303 to /checkout\n%s", a.status, a.header.Get("Location"), a.body)
+	}
+	if cart := s.get("/cart.js"); !strings.Contains(cart.body, `"item_count":2`) {
+		t.Errorf("cart after the updates: %s, want 2 items", cart.body)
+	}
+}
