@@ -254,7 +254,7 @@ func findLevel(tx *gorm.DB, itemID, locationID int64, lock bool) (Level, error) 
 
 func setLevel(tx *gorm.DB, itemID, locationID, available int64, now time.Time) (Level, error) {
 	var rows []levelRow
-	err := tx.Raw(`UPDATE inventory_levels SET available = ?, updated_at = ? WHERE inventory_item_id = ? AND location_id = ?
+	err := tx.Raw(`UPDATE inventory_levels SET available = ?, updated_at = ?, negative_allowed = true WHERE inventory_item_id = ? AND location_id = ?
 		RETURNING `+levelColumns, available, now, itemID, locationID).Scan(&rows).Error
 	if err != nil {
 		return Level{}, fmt.Errorf("set inventory level: %w", err)
@@ -273,7 +273,7 @@ var errAdjustOutOfRange = &errs.Error{Kind: errs.Invalid, Message: "available_ad
 // UPDATE itself, and the bound is checked against the value it adds to.
 func addToLevel(tx *gorm.DB, itemID, locationID, delta int64, now time.Time) (Level, error) {
 	var rows []levelRow
-	err := tx.Raw(`UPDATE inventory_levels SET available = available + ?, updated_at = ?
+	err := tx.Raw(`UPDATE inventory_levels SET available = available + ?, updated_at = ?, negative_allowed = true
 		WHERE inventory_item_id = ? AND location_id = ? AND available + ? BETWEEN ? AND ?
 		RETURNING `+levelColumns, delta, now, itemID, locationID, delta, -MaxAvailable, MaxAvailable).Scan(&rows).Error
 	if err != nil {

@@ -60,6 +60,8 @@ type takenLevel struct {
 // before they are read, and each deduction is a conditional UPDATE that
 // only succeeds while the level holds enough. Each change is recorded in
 // the item's history with reason "order" and actor (an order, "order:1001").
+// Behind it, the database's CHECK refuses a sale's write that would take
+// a level below zero unless the take sells on when out.
 func TakeIn(tx *gorm.DB, takes []Take, actor string) error {
 	merged := map[int64]*Take{}
 	for _, t := range takes {
@@ -109,9 +111,9 @@ func TakeIn(tx *gorm.DB, takes []Take, actor string) error {
 				continue
 			}
 			var after []int64
-			err := tx.Raw(`UPDATE inventory_levels SET available = available - ?, updated_at = ?
+			err := tx.Raw(`UPDATE inventory_levels SET available = available - ?, updated_at = ?, negative_allowed = ?
 				WHERE inventory_item_id = ? AND location_id = ? AND (? OR available >= ?) RETURNING available`,
-				take, now, t.ItemID, l.LocationID, t.SellWhenOut, take).Scan(&after).Error
+				take, now, t.SellWhenOut, t.ItemID, l.LocationID, t.SellWhenOut, take).Scan(&after).Error
 			if err != nil {
 				return fmt.Errorf("take stock of item %d: %w", t.ItemID, err)
 			}

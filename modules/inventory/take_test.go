@@ -107,3 +107,35 @@ func TestTakeNeverOversells(t *testing.T) {
 		t.Errorf("item 1's history = %+v, %v; want the sale recorded with reason order", hist, err)
 	}
 }
+
+// TestStockBackstop: should a sale's write ever try to take a level below
+// zero for a variant that does not sell on when out, the database refuses
+// it; a merchant's adjustment and a sell-on sale may go below zero.
+func TestStockBackstop(t *testing.T) {
+	h := newHarness(t)
+	st := h.Store("stock-backstop")
+	ctx := context.Background()
+	svc := inventory.NewService(h.DB)
+	locs, err := svc.Locations(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetAvailable(ctx, st, inventory.Change{ItemID: 7, LocationID: locs[0].ID, Quantity: 1, Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	// What a buggy sale would write: the same statement as TakeIn's, without its condition.
+	err = h.DB.Tx(ctx, st, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE inventory_levels SET available = available - 2, negative_allowed = false WHERE inventory_item_id = 7`).Error
+	})
+	if err == nil {
+		t.Fatal("a sale's write below zero was accepted; want the CHECK to refuse it")
+	}
+	if err := h.DB.Tx(ctx, st, func(tx *gorm.DB) error {
+		return inventory.TakeIn(tx, []inventory.Take{{ItemID: 7, Quantity: 3, SellWhenOut: true}}, "order:test")
+	}); err != nil {
+		t.Fatalf("TakeIn(sell when out) = %v, want it to go below zero", err)
+	}
+	if _, err := svc.SetAvailable(ctx, st, inventory.Change{ItemID: 7, LocationID: locs[0].ID, Quantity: -4, Actor: "test"}); err != nil {
+		t.Fatalf("SetAvailable(-4) = %v, want a merchant's negative stock accepted", err)
+	}
+}
