@@ -2,18 +2,26 @@ package workers_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
 	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/internal/testenv"
 	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 	"github.com/storefleet/storefleet/workers"
 )
@@ -83,6 +91,122 @@ func TestOrderConfirmationEmail(t *testing.T) {
 	for _, want := range []string{"Hello Ann", "2 × Sencha", "25.00 USD", "http://confirming.localhost/orders/" + placed.Token} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("the confirmation lacks %q:\n%s", want, m.Text)
+		}
+	}
+}
+
+// TestOrdersOutliveARedisOutage: shoppers place orders while Redis is down;
+// when it is back, every order's confirmation email and orders/create
+// webhook goes out, each once, even after a relay re-queues the events.
+func TestOrdersOutliveARedisOutage(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dbURL := testenv.Database(t)
+	db, err := tenant.Open(ctx, dbURL, tenant.Config{Pool: pg.Pool{MaxConns: 8}}, testenv.Redis(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.Provision(ctx, tenant.NewStore{Slug: "outage-orders", Name: "Outage Tea"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := db.CreateToken(ctx, st, "erp", []string{"read_orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	got := map[string]int{} // order names the partner accepted, and how often
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var o struct {
+			Name string `json:"name"`
+		}
+		if json.NewDecoder(r.Body).Decode(&o) != nil || o.Name == "" {
+			http.Error(w, "not an order", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got[o.Name]++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	topic := orders.TopicCreate
+	if _, err := webhooks.NewService(db).Subscribe(ctx, st, tok.ID, webhooks.Input{Topic: &topic, Address: &srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Redis is down (nothing on the order path needs it): five orders.
+	const n = 5
+	for i := range n {
+		err := db.Tx(ctx, st, func(tx *gorm.DB) error {
+			_, err := orders.PlaceIn(tx, orders.NewOrder{Email: fmt.Sprintf("shopper%d@example.com", i), Currency: "USD", SourceName: "web",
+				Lines:         []orders.NewLine{{Title: "Sencha", Quantity: 1, Price: 900}},
+				SubtotalPrice: 900, TotalPrice: 900, Gateway: "manual", PaymentMethod: "Bank transfer", InventoryBehaviour: "bypass", Actor: "test"})
+			return err
+		})
+		if err != nil {
+			t.Fatalf("PlaceIn with Redis down = %v", err)
+		}
+	}
+	down := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer down.Close()
+	cfg := workers.Config{RelayInterval: 50 * time.Millisecond, AllowPrivate: true, URLs: tenant.URLs{Scheme: "http", Domain: "localhost"},
+		MailFrom: "no-reply@storefleet.example"}
+	if q, err := workers.New(db, down, cfg, log).RelayOnce(ctx); err == nil && q > 0 {
+		t.Fatalf("RelayOnce with Redis down queued %d events", q)
+	}
+
+	// Redis is back.
+	dir := t.TempDir()
+	if cfg.Mailer, err = mail.NewDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	fleet := workers.New(db, testenv.IsolatedRedis(t), cfg, log)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- fleet.Run(runCtx) }()
+	sent := func() int {
+		mails, _ := mail.List(dir)
+		mu.Lock()
+		defer mu.Unlock()
+		return len(mails) + len(got)
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && sent() < 2*n; time.Sleep(50 * time.Millisecond) {
+	}
+	// A relay that crashed after queueing, before marking the events sent.
+	raw, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE outbox.events SET sent_at = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(600 * time.Millisecond)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	mails, _ := mail.List(dir)
+	to := map[string]int{}
+	for _, m := range mails {
+		msg, err := mail.Read(dir, m.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to[msg.To[0].Email]++
+	}
+	if len(to) != n || len(got) != n {
+		t.Fatalf("after the outage: confirmations to %v, webhooks for %v; want each of the %d orders once", to, got, n)
+	}
+	for who, k := range to {
+		if k != 1 {
+			t.Errorf("%s got %d confirmations, want 1", who, k)
+		}
+	}
+	for name, k := range got {
+		if k != 1 {
+			t.Errorf("order %s's webhook delivered %d times, want 1", name, k)
 		}
 	}
 }

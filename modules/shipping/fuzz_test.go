@@ -63,3 +63,26 @@ func FuzzZoneBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckAddress: the checkout's address check never panics on what a
+// shopper can post, and an address it accepts is accepted again as it was
+// normalised, unchanged (so a saved address stays valid).
+func FuzzCheckAddress(f *testing.F) {
+	f.Add("US", "IL", "62701", "Springfield", "1 Main St", "Ada")
+	f.Add("ca", "on", "k1a0b1", "Ottawa", "24 Sussex", "Jo")
+	f.Add("GB", "", "sw1a 1aa", "London", "10 Downing St", "Rishi")
+	f.Add("JP", "13", "1000001", "Chiyoda", "1-1", "Aki")
+	f.Add("HK", "", "", "", "1 Queen's Rd", "Lee")
+	f.Add("ZZ", "US-XX", "\\x00", "\\u202e", "", "")
+	f.Fuzz(func(t *testing.T, country, province, zip, city, line, name string) {
+		a := Address{FirstName: name, LastName: name, Address1: line, City: city, ProvinceCode: province, CountryCode: country, Zip: zip}
+		norm, fields := CheckAddress(a)
+		if len(fields) > 0 {
+			return
+		}
+		again, fields := CheckAddress(norm)
+		if len(fields) > 0 || again != norm {
+			t.Errorf("CheckAddress(%+v) accepted as %+v, but that is then %+v with %v", a, norm, again, fields)
+		}
+	})
+}
