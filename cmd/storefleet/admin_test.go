@@ -202,3 +202,28 @@ func TestTokensCanBeListedAndRevoked(t *testing.T) {
 		t.Errorf("revoking a token the store does not have succeeded")
 	}
 }
+
+// TestStripeConnectCommand prints an onboarding link for a store (against
+// stripe-mock) and saves its connected account; without Stripe keys it
+// says card payments are not set up.
+func TestStripeConnectCommand(t *testing.T) {
+	url := testenv.Database(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, envFor(url), []string{"tenant", "create", "--name", "Cards", "--slug", "cards", "--owner", "c@cards.example", "--password", "correct-Horse-battery-9"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, envFor(url), []string{"tenant", "stripe-connect", "cards"}, &out, &out); err == nil || !strings.Contains(err.Error(), "not set up") {
+		t.Errorf("stripe-connect without keys = %v, want card payments not set up", err)
+	}
+	stripe := envFor(url, "STRIPE_SECRET_KEY", "sk_test_123", "STRIPE_PUBLISHABLE_KEY", "pk_test_123",
+		"STRIPE_WEBHOOK_SECRET", "whsec_test", "STRIPE_API_URL", testenv.StripeMock(t))
+	out.Reset()
+	if err := run(ctx, stripe, []string{"tenant", "stripe-connect", "cards"}, &out, &out); err != nil {
+		t.Fatalf("stripe-connect = %v", err)
+	}
+	if link := strings.TrimSpace(out.String()); !strings.HasPrefix(link, "https://") {
+		t.Errorf("stripe-connect printed %q, want a link", link)
+	}
+}

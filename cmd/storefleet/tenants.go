@@ -270,8 +270,30 @@ func tenantCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comm
 		}),
 	}
 
+	connectCmd := &cobra.Command{
+		Use:   "stripe-connect <slug or id>",
+		Short: "Print a Stripe Connect onboarding link for a store (card payments go to its own Stripe account)",
+		Long: "Create the store's connected Stripe account on first use and print a one-time onboarding link for " +
+			"its owner. Once Stripe reports the account can take charges (account.updated on /webhooks/stripe), the " +
+			"checkout offers cards. Needs STRIPE_SECRET_KEY.",
+		Args: cobra.ExactArgs(1),
+		RunE: withDeps(getenv, stderr, func(ctx context.Context, d *deps, args []string) error {
+			t, err := findStore(ctx, d.db, args[0])
+			if err != nil {
+				return describe(err)
+			}
+			back := d.cfg.urls.Dashboard() + "/"
+			link, err := d.billing().ConnectLink(ctx, t, back, back)
+			if err != nil {
+				return describe(err)
+			}
+			fmt.Fprintln(stdout, link)
+			return nil
+		}),
+	}
+
 	cmd.AddCommand(backupCmds(getenv, stdout, stderr)...)
-	cmd.AddCommand(create, list, token, tokens, revoke, importCmd, exportCmd, planCmd,
+	cmd.AddCommand(create, list, token, tokens, revoke, importCmd, exportCmd, planCmd, connectCmd,
 		setStatus("suspend", "Suspend a store: its storefront and API refuse requests", tenant.Suspended),
 		setStatus("resume", "Resume a suspended store", tenant.Active),
 		del)

@@ -18,13 +18,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/mail"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/storefleet/storefleet/billing"
+	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/modules/discounts"
@@ -164,9 +164,12 @@ type Contact struct {
 // was completed).
 func (s *Service) SetContact(ctx context.Context, t *tenant.Tenant, token string, in Contact) error {
 	f := errs.Fields{}
-	email, err := checkEmail(in.Email)
-	if err != nil {
-		f.Add("email", "%s", err.Error())
+	email, err := auth.NormalizeEmail(in.Email)
+	switch {
+	case strings.TrimSpace(in.Email) == "":
+		f.Add("email", "Enter an email address.")
+	case err != nil:
+		f.Add("email", "Enter a valid email address, like name@example.com.")
 	}
 	addr, af := shipping.CheckAddress(in.Address)
 	for k, msgs := range af {
@@ -395,19 +398,6 @@ func soldOutMessage(err error, q Quote) error {
 		}
 	}
 	return changed(notices...)
-}
-
-// checkEmail returns the address in s, or why it is not one.
-func checkEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", errors.New("Enter an email address.")
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") || len(s) > 254 {
-		return "", errors.New("Enter a valid email address, like name@example.com.")
-	}
-	return s, nil
 }
 
 func newToken() string {

@@ -6,12 +6,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
+	"github.com/storefleet/storefleet/internal/auth"
+	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
+	"github.com/storefleet/storefleet/internal/rbac"
 	"github.com/storefleet/storefleet/modules/apps"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -103,7 +107,9 @@ func (s *Service) toShopJSON(t *tenant.Tenant, sh Shop) shopJSON {
 }
 
 // AdminRoutes mounts shop.json. Any token of the store may read it, as on
-// Shopify.
+// Shopify. Changing it (PUT, a Storefleet extension: Shopify's shop.json
+// is read-only) is for the store's owner and admins, as the dashboard's
+// settings; no app scope grants it.
 func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 	r.GET("/shop.json", g.Handle(func(c *gin.Context) error {
 		t := apps.PrincipalOf(c).Store
@@ -114,6 +120,69 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 		c.JSON(http.StatusOK, gin.H{"shop": s.toShopJSON(t, sh)})
 		return nil
 	}))
+	r.PUT("/shop.json", g.Require("shop", rbac.Write), g.Handle(func(c *gin.Context) error {
+		t := apps.PrincipalOf(c).Store
+		var req struct {
+			Name          *string `json:"name"`
+			Email         *string `json:"email"`
+			TaxesIncluded *bool   `json:"taxes_included"`
+			TaxShipping   *bool   `json:"tax_shipping"`
+		}
+		if err := apps.DecodeEnvelope(c, "shop", &req); err != nil {
+			return err
+		}
+		sh, err := s.UpdateShop(c.Request.Context(), t, Update{Name: req.Name, Email: req.Email,
+			TaxesIncluded: req.TaxesIncluded, TaxShipping: req.TaxShipping})
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, gin.H{"shop": s.toShopJSON(t, sh)})
+		return nil
+	}))
+}
+
+// Update is a change to a store's settings; nil fields stay as they are.
+// The currency is not among them: prices, orders and carts are in it.
+type Update struct {
+	Name, Email                *string
+	TaxesIncluded, TaxShipping *bool
+}
+
+// UpdateShop changes store t's settings.
+//
+// Errors: Invalid (an empty or overlong name, an email that is not one).
+func (s *Service) UpdateShop(ctx context.Context, t *tenant.Tenant, in Update) (Shop, error) {
+	f := errs.Fields{}
+	if in.Name != nil {
+		if n := strings.TrimSpace(*in.Name); n == "" || len(n) > 255 {
+			f.Add("name", "must be 1 to 255 characters")
+		} else {
+			in.Name = &n
+		}
+	}
+	if in.Email != nil && *in.Email != "" {
+		e, err := auth.NormalizeEmail(*in.Email)
+		if err != nil {
+			f.Add("email", "%s", errs.MessageOf(err))
+		} else {
+			in.Email = &e
+		}
+	}
+	if err := f.Err(); err != nil {
+		return Shop{}, err
+	}
+	var sh Shop
+	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		err := tx.Exec(`UPDATE shop SET name = coalesce(?, name), email = coalesce(?, email),
+			taxes_included = coalesce(?, taxes_included), tax_shipping = coalesce(?, tax_shipping), updated_at = now()`,
+			in.Name, in.Email, in.TaxesIncluded, in.TaxShipping).Error
+		if err != nil {
+			return fmt.Errorf("update shop: %w", err)
+		}
+		sh, err = ShopIn(tx)
+		return err
+	})
+	return sh, err
 }
 
 // CurrencyIn returns the store's currency inside a transaction another
