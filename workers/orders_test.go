@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gorm.io/gorm"
 
+	"github.com/storefleet/storefleet/billing"
 	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/internal/testenv"
@@ -208,5 +209,64 @@ func TestOrdersOutliveARedisOutage(t *testing.T) {
 		if k != 1 {
 			t.Errorf("order %s's webhook delivered %d times, want 1", name, k)
 		}
+	}
+}
+
+// TestUnpaidCardOrderExpires: a card order placed unpaid is cancelled by
+// the fleet once CardPaymentWindow has passed, its stock back on sale; a
+// manual order placed at the same time is left for the merchant.
+func TestUnpaidCardOrderExpires(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := tenant.Open(ctx, testenv.Database(t), tenant.Config{Pool: pg.Pool{MaxConns: 8}}, testenv.Redis(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := db.Provision(ctx, tenant.NewStore{Slug: "expiry", Name: "Expiry Tea"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	place := func(gateway string) orders.Order {
+		var o orders.Order
+		err := db.Tx(ctx, st, func(tx *gorm.DB) error {
+			var err error
+			o, err = orders.PlaceIn(tx, orders.NewOrder{Email: "ann@example.com", Currency: "USD", SourceName: "web",
+				Lines:         []orders.NewLine{{Title: "Sencha", Quantity: 1, Price: 900}},
+				SubtotalPrice: 900, TotalPrice: 900, Gateway: gateway, PaymentMethod: gateway, InventoryBehaviour: "bypass", Actor: "test"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	card, manual := place("stripe"), place("manual")
+	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond, RetryCheckInterval: 100 * time.Millisecond,
+		Billing: billing.NewService(db, billing.Config{}, log), CardPaymentWindow: 300 * time.Millisecond,
+		URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- fleet.Run(runCtx) }()
+	cancelled := func(id int64) bool {
+		var o orders.Order
+		db.ReadTx(ctx, st, func(tx *gorm.DB) error {
+			var err error
+			o, err = orders.OrderIn(tx, id)
+			return err
+		})
+		return o.CancelledAt != nil
+	}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && !cancelled(card.ID); time.Sleep(50 * time.Millisecond) {
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !cancelled(card.ID) {
+		t.Error("the unpaid card order was not cancelled after its payment window")
+	}
+	if cancelled(manual.ID) {
+		t.Error("the manual order was cancelled; it waits for the merchant")
 	}
 }

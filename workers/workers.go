@@ -73,9 +73,12 @@ type Config struct {
 	// MailFrom is the address every store's email leaves from, under the
 	// store's name.
 	MailFrom string
-	// Billing carries out refunds with the payment provider; nil leaves
-	// them to the merchant.
+	// Billing carries out refunds with the payment provider and gives up
+	// on card orders not paid in time; nil leaves both to the merchant.
 	Billing *billing.Service
+	// CardPaymentWindow is how long a card order placed unpaid holds its
+	// stock before it is cancelled (the shopper left the payment page).
+	CardPaymentWindow time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -102,6 +105,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetryCheckInterval <= 0 {
 		c.RetryCheckInterval = 5 * time.Second
+	}
+	if c.CardPaymentWindow <= 0 {
+		c.CardPaymentWindow = time.Hour
 	}
 	return c
 }
@@ -169,6 +175,7 @@ func (f *Fleet) Handler() asynq.Handler {
 	mux.HandleFunc(TypeWebhook, f.handleWebhook)
 	mux.HandleFunc(TypeEmail, f.handleEmail)
 	mux.HandleFunc(TypeRefund, f.handleRefund)
+	mux.HandleFunc(TypeExpire, f.handleExpire)
 	return mux
 }
 
@@ -264,7 +271,7 @@ func (f *Fleet) handleEvent(ctx context.Context, t *asynq.Task) error {
 	if err := f.enqueueEmail(ctx, p.Event); err != nil {
 		return err
 	}
-	if err := f.enqueueRefund(ctx, p.Event); err != nil {
+	if err := f.enqueuePayments(ctx, p.Event); err != nil {
 		return err
 	}
 	if p.Event.Topic == webhooks.TopicReplay {

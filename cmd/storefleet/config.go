@@ -47,6 +47,7 @@ type config struct {
 	StripePublicKey   string        `env:"STRIPE_PUBLISHABLE_KEY" envDefault:"" help:"the platform's Stripe publishable key (pk_…), for the checkout's card form"`
 	StripeWebhookKey  string        `env:"STRIPE_WEBHOOK_SECRET" envDefault:"" secret:"true" help:"signing secret (whsec_…) of the Connect webhook endpoint app.<domain>/webhooks/stripe, created with API version 2023-10-16"`
 	StripeAPIURL      string        `env:"STRIPE_API_URL" envDefault:"" help:"Stripe's API base URL; empty for Stripe itself (stripe-mock's URL in tests)"`
+	CardPaymentWindow time.Duration `env:"CARD_PAYMENT_WINDOW" envDefault:"1h" help:"how long a card order placed unpaid holds its stock before the worker cancels it (the shopper left the payment page)"`
 	PlatformFee       int64         `env:"PLATFORM_FEE_BASIS_POINTS" envDefault:"0" help:"the platform's application fee on each card payment, in hundredths of a percent (250 = 2.5%)"`
 
 	// Derived in load.
@@ -160,6 +161,9 @@ func (c *config) validate() error {
 		for field, msgs := range errs.FieldsOf(err) {
 			bad(names[field], "%s", msgs[0])
 		}
+	}
+	if c.CardPaymentWindow < time.Minute {
+		bad("CARD_PAYMENT_WINDOW", "must be at least 1m")
 	}
 	if c.WorkerConcurrency < 1 {
 		bad("WORKER_CONCURRENCY", "must be at least 1")

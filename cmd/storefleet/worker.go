@@ -34,12 +34,13 @@ func (d *deps) fleet() (*workers.Fleet, error) {
 		return nil, fmt.Errorf("MAIL_URL: %w", err)
 	}
 	return workers.New(d.db, d.rdb, workers.Config{
-		Concurrency:     d.cfg.WorkerConcurrency,
-		ShutdownTimeout: d.cfg.ShutdownTimeout,
-		AllowPrivate:    d.cfg.AllowPrivate,
-		URLs:            d.cfg.urls,
-		Mailer:          sender,
-		MailFrom:        d.cfg.MailFrom,
-		Billing:         d.billing(),
+		Concurrency:       d.cfg.WorkerConcurrency,
+		ShutdownTimeout:   d.cfg.ShutdownTimeout,
+		AllowPrivate:      d.cfg.AllowPrivate,
+		URLs:              d.cfg.urls,
+		Mailer:            sender,
+		MailFrom:          d.cfg.MailFrom,
+		Billing:           d.billing(),
+		CardPaymentWindow: d.cfg.CardPaymentWindow,
 	}, d.log), nil
 }
