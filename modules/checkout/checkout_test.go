@@ -581,3 +581,43 @@ func TestCheckoutCardPayment(t *testing.T) {
 		t.Errorf("transactions after a reload = %d, %v; want still 1", len(txs), err)
 	}
 }
+
+// TestCheckoutLoggedInCustomer: a customer who is logged in finds their
+// email filled in, and the order is theirs.
+func TestCheckoutLoggedInCustomer(t *testing.T) {
+	f := newFixture(t)
+	st := f.store("members")
+	v := f.product(st, "Matcha", "30.00", 5)
+	s := f.shopper(st)
+	a := s.post("/account", url.Values{"customer[email]": {"mei@example.com"}, "customer[password]": {"correct-Horse-battery-9"},
+		"customer[first_name]": {"Mei"}, "customer[last_name]": {"Ito"}})
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("register = %d, want 303", a.status)
+	}
+	s.post("/cart/add", url.Values{"id": {fmt.Sprint(v.ID)}, "quantity": {"1"}})
+	path := s.get("/checkout").location
+	if page := s.get(path); !strings.Contains(page.body, `value="mei@example.com"`) {
+		t.Errorf("the contact step does not have the customer's email filled in")
+	}
+	form := url.Values{}
+	for k, v := range address {
+		form[k] = v
+	}
+	form.Set("email", "mei@example.com")
+	s.post(path+"/contact", form)
+	rate := regexp.MustCompile(`name="shipping_rate" value="([^"]+)"`).FindStringSubmatch(s.get(path + "?step=shipping").body)
+	s.post(path+"/shipping", url.Values{"shipping_rate": {rate[1]}})
+	total := regexp.MustCompile(`name="total" value="([^"]+)"`).FindStringSubmatch(s.get(path + "?step=payment").body)[1]
+	if a := s.complete(path, total); a.status != http.StatusSeeOther {
+		t.Fatalf("complete = %d", a.status)
+	}
+	var o orders.Order
+	err := f.db.ReadTx(context.Background(), st, func(tx *gorm.DB) error {
+		var err error
+		o, err = orders.OrderByCheckoutIn(tx, strings.TrimPrefix(path, "/checkouts/"))
+		return err
+	})
+	if err != nil || o.CustomerID == nil || o.Email != "mei@example.com" {
+		t.Errorf("order = customer %v, email %q, %v; want Mei's", o.CustomerID, o.Email, err)
+	}
+}

@@ -35,6 +35,7 @@ func (h *Handler) accountRoutes(r gin.IRouter) {
 	r.POST("/account/login", h.login)
 	r.GET("/account/register", h.page(h.registerPage(nil)))
 	r.GET("/account/logout", h.logout)
+	r.GET("/account/orders/:token", h.page(h.accountOrder))
 	r.POST("/account/recover", h.recover)
 	r.GET("/account/reset/:id/:token", h.resetPage)
 }
@@ -78,11 +79,16 @@ func (h *Handler) customerFromCookie(r *http.Request, t *tenant.Tenant) int64 {
 	return id
 }
 
+// account is /account: the logged-in customer's details and order
+// history (customer.orders, a page at a time).
 func (h *Handler) account(c *gin.Context, v *view) error {
-	if v.vars["customer"] == nil {
-		c.Redirect(http.StatusSeeOther, "/account/login")
-		c.Abort()
-		return errRedirected
+	cu, id := viewCustomer(v)
+	if cu == nil {
+		return redirectToLogin(c)
+	}
+	noStore(c) // one customer's page: no shared cache may keep it
+	if err := fillCustomerOrders(v.tx, cu, id); err != nil {
+		return err
 	}
 	v.template = "customers/account"
 	v.vars["page_title"] = "Your account – " + v.shop.Name

@@ -1,0 +1,60 @@
+package orders
+
+import (
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/money"
+)
+
+// A customer's own orders, for the storefront's account pages (Shopify's
+// customer.orders). Only orders placed with the customer's id count: orders
+// are not linked to an account by email, because accounts have no verified
+// email yet and anyone could register with someone else's address.
+
+// MaxCustomerOrdersPage is the most orders CustomerOrdersIn returns at once.
+const MaxCustomerOrdersPage = 250
+
+// CustomerOrdersIn returns customer customerID's orders, newest first,
+// at most limit of them after skipping offset, and how many the customer
+// has in all (cancelled ones included, as Shopify lists them). A limit of
+// 0 returns only the count. Orders are those placed with the customer's
+// id (a logged-in checkout, or the Admin API naming the customer).
+//
+// Errors: Invalid for a negative limit or offset or a limit over
+// MaxCustomerOrdersPage.
+func CustomerOrdersIn(tx *gorm.DB, customerID int64, limit, offset int) ([]Order, int, error) {
+	if limit < 0 || offset < 0 || limit > MaxCustomerOrdersPage {
+		return nil, 0, errs.E(errs.Invalid, "customer orders: limit must be 0 to %d and offset at least 0, got %d and %d",
+			MaxCustomerOrdersPage, limit, offset)
+	}
+	var total int
+	if err := tx.Raw(`SELECT count(*) FROM orders o WHERE o.customer_id = ?`, customerID).Scan(&total).Error; err != nil {
+		return nil, 0, fmt.Errorf("count customer orders: %w", err)
+	}
+	if total == 0 || limit == 0 || offset >= total {
+		return nil, total, nil
+	}
+	os, err := findOrders(tx, `o.customer_id = ? ORDER BY o.id DESC LIMIT ? OFFSET ?`, customerID, limit, offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("customer orders: %w", err)
+	}
+	return os, total, nil
+}
+
+// CustomerSpentIn returns what customer customerID's orders that are not
+// cancelled total, less what was refunded on them (Shopify's
+// customer.total_spent), in minor units of the store's currency.
+func CustomerSpentIn(tx *gorm.DB, customerID int64) (money.Amount, error) {
+	var spent int64
+	err := tx.Raw(`SELECT coalesce(sum(o.total_price), 0) - coalesce((
+			SELECT sum(t.amount) FROM order_transactions t JOIN orders r ON r.id = t.order_id
+			WHERE r.customer_id = ? AND r.cancelled_at IS NULL AND t.kind = 'refund' AND t.status = 'success'), 0)
+		FROM orders o WHERE o.customer_id = ? AND o.cancelled_at IS NULL`, customerID, customerID).Scan(&spent).Error
+	if err != nil {
+		return 0, fmt.Errorf("customer spent: %w", err)
+	}
+	return money.Amount(max(spent, 0)), nil
+}
