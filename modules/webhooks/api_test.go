@@ -7,6 +7,7 @@ import (
 
 	"github.com/storefleet/storefleet/modules/apps"
 	"github.com/storefleet/storefleet/modules/apps/appstest"
+	"github.com/storefleet/storefleet/modules/orders"
 	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -155,6 +156,18 @@ func TestDeliveriesAreTheAppsOwn(t *testing.T) {
 	} {
 		if r := h.Do(tc.st, tc.token, "POST", replay, tc.body); r.Status != tc.want {
 			t.Errorf("%s: POST %s %s = %d %s, want %d", tc.name, replay, tc.body, r.Status, r.Body, tc.want)
+		}
+	}
+}
+
+// TestEveryOrderTopicCanBeSubscribed: each topic the orders module emits
+// is one partners can subscribe to, under the scope of its resource.
+func TestEveryOrderTopicCanBeSubscribed(t *testing.T) {
+	for _, topic := range []string{orders.TopicCreate, orders.TopicUpdated, orders.TopicPaid, orders.TopicCancelled, orders.TopicFulfilled,
+		orders.TopicPartiallyFulfilled, orders.TopicDelete, orders.TopicTransactionCreate, orders.TopicRefundCreate,
+		orders.TopicFulfillmentCreate, orders.TopicFulfillmentUpdate} {
+		if _, ok := webhooks.Topics[topic]; !ok {
+			t.Errorf("topic %s is emitted but cannot be subscribed to", topic)
 		}
 	}
 }

@@ -27,7 +27,8 @@ var Topics = map[string]string{
 	"inventory_levels/update": "inventory", "inventory_levels/connect": "inventory", "inventory_levels/disconnect": "inventory",
 	"customers/create": "customers", "customers/update": "customers", "customers/delete": "customers",
 	"orders/create": "orders", "orders/updated": "orders", "orders/paid": "orders", "orders/cancelled": "orders",
-	"orders/fulfilled": "orders", "refunds/create": "orders",
+	"orders/fulfilled": "orders", "orders/partially_fulfilled": "orders", "orders/delete": "orders",
+	"order_transactions/create": "orders", "refunds/create": "orders",
 	"fulfillments/create": "fulfillments", "fulfillments/update": "fulfillments",
 	"app/uninstalled": "", "shop/update": "",
 }
