@@ -25,7 +25,7 @@ test: services vet fmt-check
 	@$(SERVICES) sweep
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 20m ./...
 
-## bench: storefleet bench in a fresh database: provisioning, migration fan-out, storefront and Admin API load, baseline (BENCH_FLAGS=--large, --seed N, …)
+## bench: storefleet bench in a fresh database: provisioning, migration fan-out, storefront and Admin API load, checkout, jobs, baseline (BENCH_FLAGS=--large, --seed N, …)
 BENCH_FLAGS ?=
 bench: services build
 	./$(BIN) bench $(BENCH_FLAGS)

@@ -37,6 +37,8 @@ type benchOptions struct {
 	Stores      int // stores with a catalog and customers; the load goes to them
 	Products    int // per store
 	Customers   int // per store
+	Orders      int // past orders per store
+	Checkouts   int // shoppers per checkout run
 	ExtraStores int // provisioned empty, after the others
 	Duration    time.Duration
 	Rate        int // requests per second of the fixed-rate runs
@@ -53,7 +55,7 @@ type benchOptions struct {
 // 100 of them with 10 products each (1,000 products across 100 stores).
 // --large is for an operator's machine: 10,000 stores, all with a catalog.
 var (
-	benchDefault = benchOptions{Seed: 1, Stores: 100, Products: 10, Customers: 10, ExtraStores: 900,
+	benchDefault = benchOptions{Seed: 1, Stores: 100, Products: 10, Customers: 10, Orders: 3, Checkouts: 400, ExtraStores: 900,
 		Duration: 10 * time.Second, Rate: 50, Concurrency: 16, Parallel: 4}
 	benchLarge = benchOptions{Stores: 10_000, ExtraStores: 0, Duration: 30 * time.Second, Parallel: 2 * runtime.NumCPU()}
 )
@@ -62,11 +64,13 @@ func benchCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comma
 	o := benchDefault
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure provisioning, migrations, storefront and Admin API load, with a bare-stack baseline",
+		Short: "Measure provisioning, migrations, storefront, Admin API and checkout load, with a bare-stack baseline",
 		Long: "Create a fresh database, provision stores into it and fill them with generated products " +
-			"(options, variants, a picture, stock), collections and customers, all from a seed; then time " +
-			"provisioning, one tenant migration across every store, storefront pages and Admin API calls under " +
-			"load (vegeta), and the same product page from a bare net/http + pgx server for comparison. " +
+			"(options, variants, a picture, stock), collections, customers, a shipping zone and past orders, all from " +
+			"a seed; then time provisioning, one tenant migration across every store, storefront pages and Admin API " +
+			"calls under load (vegeta), the same product page from a bare net/http + pgx server for comparison, " +
+			"checkouts completed at once for one hot variant and for spread variants (with the oversold units, " +
+			"which must be 0), and events from the outbox to delivered webhooks. " +
 			"Prints a table on stdout and writes the figures as JSON to --out. The database and its store " +
 			"roles are dropped at the end unless --keep.\n\n" +
 			"Progress goes to stderr. Load runs go to the server started as a child process (this binary's " +
@@ -87,6 +91,8 @@ func benchCmd(getenv func(string) string, stdout, stderr io.Writer) *cobra.Comma
 	f.IntVar(&o.Stores, "stores", o.Stores, "stores with generated data; the load goes to them")
 	f.IntVar(&o.Products, "products", o.Products, "products per store")
 	f.IntVar(&o.Customers, "customers", o.Customers, "customers per store")
+	f.IntVar(&o.Orders, "orders", o.Orders, "past orders per store (placed without taking stock)")
+	f.IntVar(&o.Checkouts, "checkouts", o.Checkouts, "shoppers per checkout run (the hot variant has stock for half of them)")
 	f.IntVar(&o.ExtraStores, "extra-stores", o.ExtraStores, "empty stores provisioned after those, for the provisioning and migration figures")
 	f.DurationVar(&o.Duration, "duration", o.Duration, "length of each load run")
 	f.IntVar(&o.Rate, "rate", o.Rate, "requests per second of the fixed-rate runs (Admin API: at most 80% of the default plan's leak rate, summed over stores)")
@@ -124,8 +130,11 @@ func (o *benchOptions) validate() error {
 	if o.Products < 1 {
 		problems = append(problems, "--products must be at least 1")
 	}
-	if o.Customers < 0 || o.ExtraStores < 0 {
-		problems = append(problems, "--customers and --extra-stores must not be negative")
+	if o.Customers < 0 || o.ExtraStores < 0 || o.Orders < 0 {
+		problems = append(problems, "--customers, --orders and --extra-stores must not be negative")
+	}
+	if o.Checkouts < 2 {
+		problems = append(problems, "--checkouts must be at least 2")
 	}
 	if o.Duration < 100*time.Millisecond {
 		problems = append(problems, "--duration must be at least 100ms")
@@ -260,7 +269,7 @@ func runBench(ctx context.Context, getenv func(string) string, o benchOptions, s
 	}
 	b.rep = &benchReport{Schema: benchSchema, StartedAt: started.UTC(),
 		Settings: benchSettings{Profile: profile, Seed: o.Seed, Stores: o.Stores, ProductsPerStore: o.Products,
-			CustomersPerStore: o.Customers, ExtraStores: o.ExtraStores, Duration: o.Duration.String(), Rate: float64(o.Rate),
+			CustomersPerStore: o.Customers, OrdersPerStore: o.Orders, Checkouts: o.Checkouts, ExtraStores: o.ExtraStores, Duration: o.Duration.String(), Rate: float64(o.Rate),
 			Concurrency: o.Concurrency, Parallel: o.Parallel},
 		Machine: benchMachine{CPUs: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH, Go: runtime.Version(), LoadBefore: benchLoadAverage()},
 		Server: benchServerEnv{Mode: "child process (this binary's serve), loopback HTTP; load generator (vegeta) in the bench process, same machine",
@@ -312,8 +321,6 @@ func runBench(ctx context.Context, getenv func(string) string, o benchOptions, s
 	if err := b.load(ctx, env); err != nil {
 		return err
 	}
-	b.rep.Rows = append(b.rep.Rows,
-		benchRow{Scenario: "checkout", Variant: "cart to paid order", Status: benchSkipped, Note: "not built yet"})
 	b.jobs(ctx)
 	b.rep.FinishedAt = time.Now().UTC()
 	b.rep.Machine.LoadAfter = benchLoadAverage()
@@ -424,7 +431,7 @@ func (b *bench) generate(ctx context.Context) error {
 	g.SetLimit(b.o.Parallel)
 	for i := range b.o.Stores {
 		g.Go(func() error {
-			plan := planBenchStore(b.o.Seed, i, b.o.Products, b.o.Customers)
+			plan := planBenchStore(b.o.Seed, i, b.o.Products, b.o.Customers, b.o.Orders)
 			site, n, err := generateBenchStore(gctx, b.d, b.stores[i], plan)
 			if err != nil {
 				return err
@@ -442,7 +449,8 @@ func (b *bench) generate(ctx context.Context) error {
 		return fmt.Errorf("generate data: %w", err)
 	}
 	b.rep.Data = benchDataInfo{Stores: b.o.Stores, ExtraStores: b.o.ExtraStores, Counts: counts,
-		Orders: "skipped: orders are not built yet", Seconds: time.Since(start).Seconds()}
+		Orders:  fmt.Sprintf("%d past orders per store, placed with inventory bypassed (stock stays as generated)", b.o.Orders),
+		Seconds: time.Since(start).Seconds()}
 	return nil
 }
 
@@ -452,12 +460,14 @@ func (b *bench) printSummary(w io.Writer) {
 	m := b.rep.Machine
 	fmt.Fprintf(w, "\nstorefleet bench (seed %d, %s profile) on %d CPUs, PostgreSQL %s; load average %s before, %s after\n",
 		b.o.Seed, b.rep.Settings.Profile, m.CPUs, m.Postgres, m.LoadBefore, m.LoadAfter)
-	fmt.Fprintf(w, "data: %d stores with %d products each (%d products, %d variants, %d images, %d stock levels), %d collections, %d customers, %d API tokens; %d extra empty stores; generated in %.1f s\n",
-		d.Stores, b.o.Products, c.Products, c.Variants, c.Images, c.Stock, c.Collections, c.Customers, c.Tokens, d.ExtraStores, d.Seconds)
-	fmt.Fprintf(w, "orders: skipped (not built yet)\n")
+	fmt.Fprintf(w, "data: %d stores with %d products each (%d products, %d variants, %d images, %d stock levels), %d collections, %d customers, %d shipping zones, %d past orders, %d API tokens; %d extra empty stores; generated in %.1f s\n",
+		d.Stores, b.o.Products, c.Products, c.Variants, c.Images, c.Stock, c.Collections, c.Customers, c.Zones, c.Orders, c.Tokens, d.ExtraStores, d.Seconds)
+	fmt.Fprintf(w, "orders: %s\n", d.Orders)
 	fmt.Fprintf(w, "server: %s; %s; DATABASE_MAX_CONNS=%d\n", b.rep.Server.Mode, b.rep.Server.LogLevel, b.rep.Server.MaxConns)
-	fmt.Fprintf(w, "load: fixed-rate runs at %d req/s (Admin API: at most 80%% of the default plan's limit), maximum-throughput runs with %d requests in flight, %s each\n\n",
+	fmt.Fprintf(w, "load: fixed-rate runs at %d req/s (Admin API: at most 80%% of the default plan's limit), maximum-throughput runs with %d requests in flight, %s each\n",
 		b.o.Rate, b.o.Concurrency, b.o.Duration)
+	fmt.Fprintf(w, "checkout: %d shoppers per run walked to the payment step first (not timed), then every completion sent at once, %d in flight; one unit each; hot variant: stock for half\n\n",
+		b.o.Checkouts, b.o.Concurrency)
 }
 
 // progress reports a long step's progress on stderr, one call at a time.
@@ -630,7 +640,10 @@ func (b *bench) load(ctx context.Context, env map[string]string) error {
 			benchLoad{targeter: adminTargeter(server.base, b.sites, call, o.Seed, &b.created), concurrency: o.Concurrency, duration: o.Duration})
 		b.rep.Rows[i].Note = fmt.Sprintf("bench plan lifts the limit (bucket %d, %g/s)", benchPlan.APIBucket, benchPlan.APILeak)
 	}
-	return nil
+
+	// Scenario 5: checkouts, on the same server.
+	b.checkout(ctx, server)
+	return ctx.Err()
 }
 
 // benchPrimeLimit bounds the pages asked for to fill the page cache: the cache

@@ -11,10 +11,15 @@ import (
 	"slices"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/modules/customers"
 	"github.com/storefleet/storefleet/modules/inventory"
+	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/shipping"
+	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -23,13 +28,15 @@ import (
 // stream), so two runs with one seed make the same fleet whatever order
 // the stores are generated in.
 
-// benchStore is the plan of one store: its names, catalog and customers.
+// benchStore is the plan of one store: its names, catalog, customers and
+// past orders.
 type benchStore struct {
 	Index       int
 	Slug, Name  string
 	Products    []benchProduct
 	Collections []benchCollection
 	Customers   []benchCustomer
+	Orders      []benchOrder
 }
 
 // benchProduct is one product with its options, variants, stock and the
@@ -59,6 +66,23 @@ type benchCustomer struct {
 	Address1, City, Zip        string
 	Country, CountryCode       string
 }
+
+// benchOrder is a past order: a customer's (an index into the store's
+// Customers) or a guest's (-1), with one to three lines.
+type benchOrder struct {
+	Customer int
+	Lines    []benchOrderLine
+}
+
+// benchOrderLine is a quantity of one variant of one of the store's products.
+type benchOrderLine struct {
+	Product, Variant int // indexes into Products and its Variants
+	Quantity         int64
+}
+
+// benchShipping is the price of the one shipping rate every generated
+// store offers, in minor units: flat, to every country.
+const benchShipping money.Amount = 500
 
 var (
 	benchAdjectives = []string{"amber", "birch", "cedar", "coral", "dusk", "ember", "fern", "frost", "golden", "harbor",
@@ -115,8 +139,9 @@ func benchTitleWord(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 // planBenchStore returns the plan of store index for seed: products products
 // (one to six variants each, one picture, stock), two collections (the
-// home page's "frontpage" and "new-arrivals") and customers customers.
-func planBenchStore(seed uint64, index, products, customers int) benchStore {
+// home page's "frontpage" and "new-arrivals"), customers customers and
+// orders past orders.
+func planBenchStore(seed uint64, index, products, customers, orders int) benchStore {
 	s := benchStore{Index: index}
 	s.Slug, s.Name = benchStoreName(seed, index)
 
@@ -193,6 +218,25 @@ func planBenchStore(seed uint64, index, products, customers int) benchStore {
 			City:     city.city, Zip: city.zip, Country: city.country, CountryCode: city.code,
 		})
 	}
+
+	r = benchRand(seed, index, 3)
+	for range orders {
+		o := benchOrder{Customer: -1}
+		if customers > 0 && r.IntN(4) > 0 { // a quarter are guests' orders
+			o.Customer = r.IntN(customers)
+		}
+		used := map[[2]int]bool{}
+		for range 1 + r.IntN(3) {
+			k := r.IntN(len(s.Products))
+			l := benchOrderLine{Product: k, Variant: r.IntN(len(s.Products[k].Variants)), Quantity: int64(1 + r.IntN(3))}
+			if used[[2]int{l.Product, l.Variant}] {
+				continue
+			}
+			used[[2]int{l.Product, l.Variant}] = true
+			o.Lines = append(o.Lines, l)
+		}
+		s.Orders = append(s.Orders, o)
+	}
 	return s
 }
 
@@ -225,6 +269,7 @@ type benchSite struct {
 	Products    []string // handles
 	Collections []string // handles
 	Items       []int64  // inventory item ids (one per variant)
+	Stock       []int64  // each item's stock as generated (Admin API runs may add to it)
 	Location    int64    // the store's first active location
 	Token       string   // an Admin API token with benchScopes
 }
@@ -237,6 +282,8 @@ type benchCounts struct {
 	Stock       int `json:"stock_levels"`
 	Collections int `json:"collections"`
 	Customers   int `json:"customers"`
+	Orders      int `json:"orders"` // past orders
+	Zones       int `json:"shipping_zones"`
 	Tokens      int `json:"tokens"`
 }
 
@@ -247,11 +294,14 @@ func (c *benchCounts) add(o benchCounts) {
 	c.Stock += o.Stock
 	c.Collections += o.Collections
 	c.Customers += o.Customers
+	c.Orders += o.Orders
+	c.Zones += o.Zones
 	c.Tokens += o.Tokens
 }
 
 // generateBenchStore fills store t with plan s through the modules' services,
-// as a merchant's edits would, and mints its bench token.
+// as a merchant's edits would, gives it a shipping zone, places its past
+// orders and mints its bench token.
 func generateBenchStore(ctx context.Context, d *deps, t *tenant.Tenant, s benchStore) (benchSite, benchCounts, error) {
 	cat, inv, cust := d.catalog(), inventory.NewService(d.db), customers.NewService(d.db)
 	site := benchSite{Store: t}
@@ -267,19 +317,21 @@ func generateBenchStore(ctx context.Context, d *deps, t *tenant.Tenant, s benchS
 	site.Location = locs[i].ID
 
 	ids := make([]int64, len(s.Products))
+	made := make([]catalog.Product, len(s.Products))
 	for k, bp := range s.Products {
 		in := bp.input()
 		p, err := cat.CreateProduct(ctx, t, in)
 		if err != nil {
 			return site, n, fmt.Errorf("store %s product %q: %w", t.Slug, bp.Title, err)
 		}
-		ids[k] = p.ID
+		ids[k], made[k] = p.ID, p
 		site.Products = append(site.Products, p.Handle)
 		n.Products++
 		n.Images += len(p.Images)
 		for v, pv := range p.Variants {
 			n.Variants++
 			site.Items = append(site.Items, pv.ID) // an inventory item shares its variant's id
+			site.Stock = append(site.Stock, bp.Variants[v].Stock)
 			ch := inventory.Change{ItemID: pv.ID, LocationID: site.Location, Quantity: bp.Variants[v].Stock, Reason: "received", Actor: "bench"}
 			if _, err := inv.SetAvailable(ctx, t, ch); err != nil {
 				return site, n, fmt.Errorf("store %s stock of %s: %w", t.Slug, pv.SKU, err)
@@ -300,12 +352,37 @@ func generateBenchStore(ctx context.Context, d *deps, t *tenant.Tenant, s benchS
 		site.Collections = append(site.Collections, c.Handle)
 		n.Collections++
 	}
-	for _, bc := range s.Customers {
-		_, err := cust.CreateCustomer(ctx, t, bc.input())
+	customerIDs := make([]int64, len(s.Customers))
+	for k, bc := range s.Customers {
+		c, err := cust.CreateCustomer(ctx, t, bc.input())
 		if err != nil {
 			return site, n, fmt.Errorf("store %s customer %s: %w", t.Slug, bc.Email, err)
 		}
+		customerIDs[k] = c.ID
 		n.Customers++
+	}
+	if _, err := shipping.NewService(d.db).CreateZone(ctx, t, benchZone); err != nil {
+		return site, n, fmt.Errorf("store %s shipping zone: %w", t.Slug, err)
+	}
+	n.Zones++
+	if len(s.Orders) > 0 {
+		// One transaction for the store's past orders: a few milliseconds, not a few per order.
+		err := d.db.Tx(ctx, t, func(tx *gorm.DB) error {
+			cur, err := shop.CurrencyIn(tx)
+			if err != nil {
+				return err
+			}
+			for k, bo := range s.Orders {
+				if _, err := orders.PlaceIn(tx, bo.newOrder(s, made, customerIDs, cur)); err != nil {
+					return fmt.Errorf("past order %d: %w", k+1, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return site, n, fmt.Errorf("store %s: %w", t.Slug, err)
+		}
+		n.Orders += len(s.Orders)
 	}
 	_, secret, err := d.db.CreateToken(ctx, t, "bench", benchScopes)
 	if err != nil {
@@ -314,6 +391,40 @@ func generateBenchStore(ctx context.Context, d *deps, t *tenant.Tenant, s benchS
 	site.Token = secret
 	n.Tokens++
 	return site, n, nil
+}
+
+// benchZone is every generated store's shipping: one flat rate to every
+// country, so that a shopper from anywhere can check out.
+var benchZone = shipping.ZoneInput{Name: "Everywhere", Countries: []shipping.ZoneCountryInput{{Code: shipping.RestOfWorld}},
+	PriceRates: []shipping.PriceRateInput{{Name: "Standard", Price: "5.00"}}}
+
+// newOrder is past order o of store s as orders.PlaceIn takes it: the
+// products' variants as made (ids, prices), the customer's address, the
+// flat shipping rate, no tax, and inventory bypassed, so that stock stays
+// as generated.
+func (o benchOrder) newOrder(s benchStore, made []catalog.Product, customerIDs []int64, cur money.Currency) orders.NewOrder {
+	n := orders.NewOrder{Currency: cur.Code, Gateway: "manual", PaymentMethod: "Bank transfer", SourceName: "web",
+		InventoryBehaviour: orders.InventoryBypass, Actor: "bench", Tags: []string{"bench"},
+		ShippingLines: []orders.ShippingLine{{Title: "Standard", Code: "Standard", Source: "storefleet", Price: benchShipping}}}
+	if o.Customer >= 0 {
+		c := s.Customers[o.Customer]
+		n.Email, n.CustomerID = c.Email, &customerIDs[o.Customer]
+		n.ShippingAddress = &orders.Address{FirstName: c.FirstName, LastName: c.LastName, Address1: c.Address1, City: c.City,
+			Zip: c.Zip, Country: c.Country, CountryCode: c.CountryCode}
+	} else {
+		n.Email = fmt.Sprintf("guest@%s.example", s.Slug)
+	}
+	for _, l := range o.Lines {
+		p := made[l.Product]
+		v := p.Variants[l.Variant]
+		n.Lines = append(n.Lines, orders.NewLine{VariantID: &v.ID, ProductID: &p.ID, Title: p.Title, VariantTitle: v.Title(),
+			SKU: v.SKU, Vendor: p.Vendor, Quantity: l.Quantity, Price: v.Price, RequiresShipping: true, Taxable: true, Tracked: true})
+		n.SubtotalPrice += v.Price * money.Amount(l.Quantity)
+	}
+	n.BillingAddress = n.ShippingAddress
+	n.TotalShipping = benchShipping
+	n.TotalPrice = n.SubtotalPrice + n.TotalShipping
+	return n
 }
 
 // input is the product as the catalog service takes it.
@@ -328,8 +439,11 @@ func (bp benchProduct) input() catalog.ProductInput {
 	}
 	variants := make([]catalog.VariantInput, len(bp.Variants))
 	for v, bv := range bp.Variants {
-		price, sku := bv.Price, bv.SKU
-		variants[v] = catalog.VariantInput{Price: &price, SKU: &sku}
+		price, sku, shopify := bv.Price, bv.SKU, "shopify"
+		tracked := &shopify
+		// Stock tracked, as a merchant's usually is: a variant at zero shows
+		// sold out, and a checkout takes its units.
+		variants[v] = catalog.VariantInput{Price: &price, SKU: &sku, InventoryManagement: &tracked}
 		for o := range bv.Options {
 			val := bv.Options[o]
 			variants[v].Options[o] = &val

@@ -203,6 +203,9 @@ func benchAttack(ctx context.Context, server *benchChild, l benchLoad) benchRow 
 			atk.Stop()
 			stopped = true
 		}
+		if res.Method == "" && res.Error == vegeta.ErrNoTargets.Error() {
+			continue // a worker found the targeter done: no request was sent
+		}
 		m.Add(res)
 		if res.Code < 200 || res.Code >= 400 {
 			failed++

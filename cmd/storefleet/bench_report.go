@@ -51,6 +51,9 @@ type benchRow struct {
 	CacheHits   *float64       `json:"cache_hit_ratio,omitempty"` // share of responses with X-Cache: hit
 	Ratio       *float64       `json:"ratio_to_baseline,omitempty"`
 	PeakRSS     int64          `json:"server_peak_rss_bytes,omitempty"`
+
+	// Checkout runs: orders, sold-out answers and oversold units.
+	Checkout *benchCheckoutResult `json:"checkout,omitempty"`
 }
 
 // benchReport is the whole run, as written to the JSON file.
@@ -73,6 +76,8 @@ type benchSettings struct {
 	Stores            int     `json:"stores"`
 	ProductsPerStore  int     `json:"products_per_store"`
 	CustomersPerStore int     `json:"customers_per_store"`
+	OrdersPerStore    int     `json:"orders_per_store"`
+	Checkouts         int     `json:"checkouts"`
 	ExtraStores       int     `json:"extra_stores"`
 	Duration          string  `json:"duration"`
 	Rate              float64 `json:"rate"`
@@ -144,6 +149,8 @@ func (r benchRow) result() string {
 	switch {
 	case r.Status != benchOK:
 		return r.Status
+	case r.Checkout != nil:
+		return fmt.Sprintf("%.1f orders/s", r.Throughput)
 	case r.Requests > 0:
 		return fmt.Sprintf("%.1f req/s", r.Throughput)
 	default:
