@@ -159,6 +159,15 @@ func TestBuiltinThemesRenderEveryTemplate(t *testing.T) {
 			want: []string{`action="/account"`, `value="reset_customer_password"`, `name="customer_id" value="7"`, `&#34;&gt;&lt;b&gt;x`, `name="customer[password_confirmation]"`}},
 		{name: "account", template: "customers/account", vars: withVars(pageVars("customers/account"), nil),
 			want: []string{"Ada Lovelace", "#1001", "$48.18", "March 14, 2026", "1 Main St", "/account/logout", "Paid"}},
+		{name: "addresses", template: "customers/addresses", vars: withVars(pageVars("customers/account"), map[string]any{"customer": addressBook()}),
+			opts: RenderOptions{CSRFToken: "tok"},
+			want: []string{`action="/account/addresses"`, `id="address_form_new"`, `action="/account/addresses/8"`, `id="address_form_8"`,
+				`name="_method" value="put"`, `name="_method" value="delete"`, `name="authenticity_token" value="tok"`, `name="address[address1]"`,
+				`value="2 Side St"`, `id="address_default_address_8" name="address[default]" value="1">`, `id="address_default_address_new"`, "Default"},
+			notWant: []string{`id="address_default_address_7"`, `id="DeleteAddress_7"`}},
+		{name: "addresses refused", template: "customers/addresses", vars: withVars(pageVars("customers/account"), map[string]any{"customer": addressBook()}),
+			opts: RenderOptions{Form: &FormResult{Type: "customer_address", ID: "8", Errors: map[string]string{"zip": "is too long"}, Values: map[string]string{"zip": `"><b>x`}}},
+			want: []string{"is too long", `value="&#34;&gt;&lt;b&gt;x"`}, notWant: []string{"<b>x"}},
 		{name: "order", template: "customers/order", vars: pageVars("customers/order"),
 			want: []string{"Order #1001", "SEN-101", "$39.98", "$5.00", "$3.20", "$48.18 USD", "Portland"}},
 	}
@@ -187,7 +196,7 @@ func TestBuiltinThemesRenderEveryTemplate(t *testing.T) {
 }
 
 func TestBuiltinThemesHaveEveryTemplate(t *testing.T) {
-	want := []string{"404", "cart", "collection", "customers/account", "customers/login", "customers/order", "customers/register", "customers/reset_password",
+	want := []string{"404", "cart", "collection", "customers/account", "customers/addresses", "customers/login", "customers/order", "customers/register", "customers/reset_password",
 		"index", "list-collections", "page", "product", "search"}
 	for name, th := range loadBuiltins(t) {
 		got := strings.Join(th.Templates(), ",")
@@ -228,4 +237,15 @@ func TestBuiltinThemesUseNoExternalResources(t *testing.T) {
 			}
 		}
 	}
+}
+
+// addressBook is a customer with a default address (7) and another (8).
+func addressBook() map[string]any {
+	cu := testCustomer("Ada", "1 Main St")
+	home, work := testAddress("Ada", "1 Main St"), testAddress("Ada", "2 Side St")
+	home["id"], home["default"] = 7, true
+	work["id"], work["default"] = 8, false
+	cu["addresses"], cu["default_address"], cu["addresses_count"] = []any{home, work}, home, 2
+	cu["new_address"] = map[string]any{"id": nil}
+	return cu
 }

@@ -55,6 +55,10 @@ type RenderOptions struct {
 type FormResult struct {
 	// Type is the form type: "customer_login", "create_customer", …
 	Type string
+	// ID, when set, is the form object's id of the one form of that type
+	// that shows the result: a page of address forms has one per address
+	// (its id) and one for a new address ("new").
+	ID string
 	// Errors maps field names ("email", "password", or "form" for the form
 	// as a whole) to messages, which are the storefront's own text.
 	Errors map[string]string

@@ -292,6 +292,10 @@ func formCompiler(node render.BlockNode) (tagFunc, error) {
 		if m, ok := obj.(map[string]any); ok && typ == "product" {
 			id = fmt.Sprintf("product_form_%v", plain(m["id"]))
 		}
+		addressID := addressIDOf(typ, obj)
+		if typ == "customer_address" {
+			id = "address_form_" + addressID
+		}
 		if v, ok := attrs["id"]; ok {
 			id = fmt.Sprint(plain(v))
 		}
@@ -314,6 +318,9 @@ func formCompiler(node render.BlockNode) (tagFunc, error) {
 		if st.opts.CSRFToken != "" && spec.method == "post" {
 			fmt.Fprintf(&b, `<input type="hidden" name="authenticity_token" value="%s">`, attr(st.opts.CSRFToken))
 		}
+		if typ == "customer_address" && addressID != "new" {
+			b.WriteString(`<input type="hidden" name="_method" value="put">`)
+		}
 		if v, ok := attrs["return_to"]; ok {
 			fmt.Fprintf(&b, `<input type="hidden" name="return_to" value="%s">`, attr(v))
 		}
@@ -321,7 +328,11 @@ func formCompiler(node render.BlockNode) (tagFunc, error) {
 			return err
 		}
 		old := ctx.Get("form")
-		ctx.Set("form", st.formObject(typ, id))
+		form := st.formObject(typ, id)
+		if typ == "customer_address" {
+			form = st.addressFormObject(addressID, obj)
+		}
+		ctx.Set("form", form)
 		err = ctx.RenderChildren(w)
 		ctx.Set("form", old)
 		if err != nil {
@@ -332,11 +343,55 @@ func formCompiler(node render.BlockNode) (tagFunc, error) {
 	}, nil
 }
 
+// addressIDOf is the id of the address a customer_address form edits, or
+// "new" for a form that adds one.
+func addressIDOf(typ string, object any) string {
+	if typ != "customer_address" {
+		return ""
+	}
+	if m, ok := object.(map[string]any); ok {
+		if id, ok := toInt(m["id"]); ok && id > 0 {
+			return strconv.Itoa(id)
+		}
+	}
+	return "new"
+}
+
+// addressFields are the fields of a customer_address form object, filled
+// from the address it edits.
+var addressFields = []string{"first_name", "last_name", "company", "address1", "address2", "city", "province",
+	"province_code", "country", "country_code", "zip", "phone"}
+
+// addressFormObject is the `form` object of a customer_address form, as
+// Shopify's: its id is the address's ("new" for a new one), its fields
+// hold the address's values (or the values just posted to it), and
+// set_as_default_checkbox is the checkbox for address[default].
+func (st *state) addressFormObject(addressID string, object any) map[string]any {
+	m, _ := object.(map[string]any)
+	f := st.formObject("customer_address", addressID)
+	for _, k := range addressFields {
+		if _, posted := f[k]; posted {
+			continue
+		}
+		if v, ok := m[k]; ok && v != nil {
+			f[k] = v
+		} else {
+			f[k] = ""
+		}
+	}
+	checked := ""
+	if d, ok := m["default"].(bool); ok && d {
+		checked = " checked"
+	}
+	f["set_as_default_checkbox"] = fmt.Sprintf(`<input type="checkbox" id="address_default_address_%s" name="address[default]" value="1"%s>`, addressID, checked)
+	return f
+}
+
 // formObject is the `form` object inside a form tag.
 func (st *state) formObject(typ, id string) map[string]any {
 	f := map[string]any{"id": id, "errors": nil, "posted_successfully?": false, "posted_successfully": false}
 	r := st.opts.Form
-	if r == nil || r.Type != typ {
+	if r == nil || r.Type != typ || (r.ID != "" && r.ID != id) {
 		return f
 	}
 	for k, v := range r.Values {

@@ -589,7 +589,12 @@ func TestCheckoutLoggedInCustomer(t *testing.T) {
 	st := f.store("members")
 	v := f.product(st, "Matcha", "30.00", 5)
 	s := f.shopper(st)
-	a := s.post("/account", url.Values{"customer[email]": {"mei@example.com"}, "customer[password]": {"correct-Horse-battery-9"},
+	// Account forms carry the page's CSRF token (see storefront/csrf.go).
+	token := regexp.MustCompile(`name="authenticity_token" value="([^"]+)"`).FindStringSubmatch(s.get("/account/register").body)
+	if token == nil {
+		t.Fatal("the register page has no authenticity_token")
+	}
+	a := s.post("/account", url.Values{"authenticity_token": {token[1]}, "customer[email]": {"mei@example.com"}, "customer[password]": {"correct-Horse-battery-9"},
 		"customer[first_name]": {"Mei"}, "customer[last_name]": {"Ito"}})
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("register = %d, want 303", a.status)

@@ -27,17 +27,23 @@ const (
 	customerTTL    = 30 * 24 * time.Hour
 )
 
-// accountRoutes mounts /account and its pages.
+// accountRoutes mounts /account and its pages, every one behind the CSRF
+// check (see csrf.go).
 func (h *Handler) accountRoutes(r gin.IRouter) {
-	r.GET("/account", h.page(h.account))
-	r.POST("/account", h.register)
-	r.GET("/account/login", h.page(h.loginPage(nil)))
-	r.POST("/account/login", h.login)
-	r.GET("/account/register", h.page(h.registerPage(nil)))
-	r.GET("/account/logout", h.logout)
-	r.GET("/account/orders/:token", h.page(h.accountOrder))
-	r.POST("/account/recover", h.recover)
-	r.GET("/account/reset/:id/:token", h.resetPage)
+	a := r.Group("/account", h.csrf)
+	a.GET("", h.page(h.account))
+	a.POST("", h.register)
+	a.GET("/login", h.page(h.loginPage(nil)))
+	a.POST("/login", h.login)
+	a.GET("/register", h.page(h.registerPage(nil)))
+	a.GET("/logout", h.logout)
+	a.POST("/logout", h.logout)
+	a.GET("/orders/:token", h.page(h.accountOrder))
+	a.POST("/recover", h.recover)
+	a.GET("/reset/:id/:token", h.resetPage)
+	a.GET("/addresses", h.page(h.addresses(nil)))
+	a.POST("/addresses", h.addressWrite)
+	a.POST("/addresses/:id", h.addressWrite)
 }
 
 // sealCustomer and customerFromCookie sign "<store>.<customer>.<expiry>"
@@ -90,6 +96,7 @@ func (h *Handler) account(c *gin.Context, v *view) error {
 	if err := fillCustomerOrders(v.tx, cu, id); err != nil {
 		return err
 	}
+	v.opts.CSRFToken = h.csrfToken(c.Request, v.store)
 	v.template = "customers/account"
 	v.vars["page_title"] = "Your account – " + v.shop.Name
 	v.vars["request"].(map[string]any)["page_type"] = "customers/account"
@@ -105,6 +112,7 @@ func (h *Handler) loginPage(form *themes.FormResult) func(*gin.Context, *view) e
 		v.vars["page_title"] = "Log in – " + v.shop.Name
 		v.vars["request"].(map[string]any)["page_type"] = "customers/login"
 		v.opts.Form = form
+		v.opts.CSRFToken = h.csrfToken(c.Request, v.store)
 		return nil
 	}
 }
@@ -115,6 +123,7 @@ func (h *Handler) registerPage(form *themes.FormResult) func(*gin.Context, *view
 		v.vars["page_title"] = "Create account – " + v.shop.Name
 		v.vars["request"].(map[string]any)["page_type"] = "customers/register"
 		v.opts.Form = form
+		v.opts.CSRFToken = h.csrfToken(c.Request, v.store)
 		return nil
 	}
 }
@@ -168,7 +177,16 @@ func (h *Handler) register(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/account")
 }
 
+// logout ends the customer's session: a POST (its token checked by the
+// csrf middleware), or a GET from the store's own pages, where themes link
+// to routes.account_logout_url. A GET from anywhere else gets a page
+// asking to confirm, so that another site cannot log customers out.
 func (h *Handler) logout(c *gin.Context) {
+	if c.Request.Method == http.MethodGet && !sameOriginNavigation(c.Request) {
+		noStore(c)
+		c.Data(http.StatusOK, "text/html; charset=utf-8", logoutPage(h.csrfToken(c.Request, tenant.FromContext(c.Request.Context()))))
+		return
+	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: customerCookie, Value: "", Path: "/", MaxAge: -1})
 	c.Redirect(http.StatusSeeOther, "/")
 }
@@ -182,16 +200,16 @@ func toCustomerObject(cu customers.Customer) map[string]any {
 		"accepts_marketing": cu.AcceptsMarketing}
 	var addrs []any
 	for _, a := range cu.Addresses {
-		o := map[string]any{"id": a.ID, "first_name": untrusted(a.FirstName), "last_name": untrusted(a.LastName),
-			"name": untrusted(strings.TrimSpace(a.FirstName + " " + a.LastName)), "company": untrusted(a.Company),
-			"address1": untrusted(a.Address1), "address2": untrusted(a.Address2), "city": untrusted(a.City),
-			"province": untrusted(a.Province), "zip": untrusted(a.Zip), "country": untrusted(a.Country), "phone": untrusted(a.Phone)}
+		o := toAddressObject(a)
 		addrs = append(addrs, o)
 		if a.Default {
 			out["default_address"] = o
 		}
 	}
 	out["addresses"] = addrs
+	out["addresses_count"] = len(addrs)
+	// The object {% form 'customer_address', customer.new_address %} fills.
+	out["new_address"] = map[string]any{"id": nil}
 	return out
 }
 
@@ -230,6 +248,7 @@ func (h *Handler) resetForm(form *themes.FormResult) func(*gin.Context, *view) e
 		v.vars["page_title"] = "Reset your password – " + v.shop.Name
 		v.vars["request"].(map[string]any)["page_type"] = "customers/reset_password"
 		v.opts.Form = form
+		v.opts.CSRFToken = h.csrfToken(c.Request, v.store)
 		return nil
 	}
 }

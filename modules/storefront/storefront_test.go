@@ -165,7 +165,16 @@ func (s *shopper) postJSON(path, body string) answer {
 	return s.do("POST", path, "application/json", body)
 }
 
+// postForm posts a form as a browser does from the store's own page: to
+// an account path, with the authenticity_token that page carries.
 func (s *shopper) postForm(path string, v url.Values) answer {
+	if strings.HasPrefix(path, "/account") && !v.Has("authenticity_token") {
+		w := url.Values{"authenticity_token": {s.formToken()}}
+		for k, vs := range v {
+			w[k] = vs
+		}
+		v = w
+	}
 	return s.do("POST", path, "application/x-www-form-urlencoded", v.Encode())
 }
 
@@ -456,8 +465,8 @@ func TestCustomerAccounts(t *testing.T) {
 	if r := f.shopper(st).postForm("/account", url.Values{"customer[email]": {"bob@example.com"}, "customer[password]": {"short"}}); !strings.Contains(r.body, "at least 8 characters") {
 		t.Errorf("registering a short password did not say why")
 	}
-	if r := s.get("/account/logout"); r.status != 303 {
-		t.Errorf("GET /account/logout = %d", r.status)
+	if r := s.logout(); r.status != 303 {
+		t.Errorf("logout = %d, want 303", r.status)
 	}
 	if r := s.get("/account"); r.status != 303 {
 		t.Errorf("GET /account after logout = %d, want a redirect to log in", r.status)
@@ -498,7 +507,7 @@ func TestPasswordReset(t *testing.T) {
 	st := f.store("front-reset")
 	s := f.shopper(st)
 	s.postForm("/account", url.Values{"customer[email]": {"cy@example.com"}, "customer[password]": {"old-password-1"}})
-	s.get("/account/logout")
+	s.logout()
 	for _, email := range []string{"cy@example.com", "nobody@example.com"} {
 		if r := s.postForm("/account/recover", url.Values{"email": {email}}); r.status != 200 || !strings.Contains(r.body, "We have emailed you a link") {
 			t.Errorf("POST /account/recover %s = %d, want the same confirmation for every email", email, r.status)
@@ -534,7 +543,7 @@ func TestPasswordReset(t *testing.T) {
 	if r := s.postForm("/account", form); r.status != 200 || !strings.Contains(r.body, "expired or was already used") {
 		t.Errorf("the same link twice = %d, want refused", r.status)
 	}
-	s.get("/account/logout")
+	s.logout()
 	if r := s.postForm("/account/login", url.Values{"customer[email]": {"cy@example.com"}, "customer[password]": {"new-password-2"}}); r.status != 303 {
 		t.Errorf("logging in with the new password = %d", r.status)
 	}
