@@ -14,8 +14,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/mail"
-	"github.com/storefleet/storefleet/modules/customers"
-	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/notifications"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
@@ -24,9 +23,18 @@ import (
 // TypeEmail is one email an event asks for.
 const TypeEmail = "email:send"
 
-// emailTopics are the events that send an email, and which.
-var emailTopics = map[string]string{customers.TopicPasswordReset: "password_reset", webhooks.TopicDisabled: "webhook_disabled",
-	orders.TopicCreate: "order_confirmation"}
+// emailKind is the email event topic asks for, if any: the store's
+// notification to its customer (notifyTopics), or the platform's own email
+// to the merchant about a webhook turned off.
+func emailKind(topic string) (string, bool) {
+	if kind, ok := notifyTopics[topic]; ok {
+		return string(kind), true
+	}
+	if topic == webhooks.TopicDisabled {
+		return "webhook_disabled", true
+	}
+	return "", false
+}
 
 type emailPayload struct {
 	Kind  string       `json:"kind"`
@@ -36,7 +44,7 @@ type emailPayload struct {
 // enqueueEmail queues the email event ev asks for, if any, under an id of
 // the event's: a re-run fan-out does not send it twice.
 func (f *Fleet) enqueueEmail(ctx context.Context, ev tenant.Event) error {
-	kind, ok := emailTopics[ev.Topic]
+	kind, ok := emailKind(ev.Topic)
 	if !ok || f.cfg.Mailer == nil {
 		return nil
 	}
@@ -51,7 +59,8 @@ func (f *Fleet) enqueueEmail(ctx context.Context, ev tenant.Event) error {
 }
 
 // handleEmail renders and sends one email. A refusal the mail server says
-// is final (an unknown recipient) is not retried; an outage is.
+// is final (an unknown recipient) is not retried; an outage is, and so is
+// a failure to read the store's data.
 func (f *Fleet) handleEmail(ctx context.Context, t *asynq.Task) error {
 	var p emailPayload
 	if err := json.Unmarshal(t.Payload(), &p); err != nil {
@@ -68,9 +77,9 @@ func (f *Fleet) handleEmail(ctx context.Context, t *asynq.Task) error {
 	if err != nil {
 		return err
 	}
-	msg, err := f.render(p, st, sh)
+	msg, err := f.render(ctx, p, st, sh)
 	if err != nil {
-		return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+		return err // final ones wrap asynq.SkipRetry
 	}
 	if msg == nil {
 		return nil // nothing to send for this one
@@ -83,87 +92,51 @@ func (f *Fleet) handleEmail(ctx context.Context, t *asynq.Task) error {
 	return err
 }
 
-// resetEmail is the password reset email. Every store's mail leaves from
-// the platform's address (so it passes SPF and DKIM) under the store's
-// name, and replies go to the store.
-var (
-	resetText = texttemplate.Must(texttemplate.New("text").Parse(`Hello{{if .FirstName}} {{.FirstName}}{{end}},
-
-Someone asked to reset the password of your account at {{.Shop}}. To choose a new one, open this link within an hour:
-
-{{.URL}}
-
-If it was not you, ignore this email: your password stays as it is.
-
-{{.Shop}}
-`))
-	resetHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
-<html lang="en"><body style="font:16px/1.5 system-ui,sans-serif;color:#222;max-width:36rem;margin:0 auto;padding:1.5rem">
-<h1 style="font-size:1.4rem">{{.Shop}}</h1>
-<p>Hello{{if .FirstName}} {{.FirstName}}{{end}},</p>
-<p>Someone asked to reset the password of your account at {{.Shop}}. To choose a new one, use this link within an hour:</p>
-<p><a href="{{.URL}}" style="display:inline-block;background:#1f5f8b;color:#fff;padding:.6rem 1rem;border-radius:6px;text-decoration:none">Choose a new password</a></p>
-<p style="color:#555;font-size:.9rem">If it was not you, ignore this email: your password stays as it is.</p>
-</body></html>`))
-)
-
 // render makes the email of kind p.Kind; nil when the event needs none.
-func (f *Fleet) render(p emailPayload, st *tenant.Tenant, sh shop.Shop) (*mail.Message, error) {
-	switch p.Kind {
-	case "order_confirmation":
-		return f.renderConfirmation(p, st, sh)
-	case "password_reset":
-		var r customers.ResetEmail
-		if err := json.Unmarshal(p.Event.Payload, &r); err != nil {
-			return nil, err
+// Errors that retrying cannot mend wrap asynq.SkipRetry.
+func (f *Fleet) render(ctx context.Context, p emailPayload, st *tenant.Tenant, sh shop.Shop) (*mail.Message, error) {
+	if p.Kind != "webhook_disabled" {
+		if _, err := notifications.ParseKind(p.Kind); err != nil {
+			return nil, fmt.Errorf("%w: no email of kind %q", asynq.SkipRetry, p.Kind)
 		}
-		data := map[string]string{"Shop": sh.Name, "FirstName": r.FirstName, "URL": r.URL}
-		var text, html bytes.Buffer
-		if err := resetText.Execute(&text, data); err != nil {
-			return nil, err
-		}
-		if err := resetHTML.Execute(&html, data); err != nil {
-			return nil, err
-		}
-		msg := &mail.Message{
-			From:      mail.Address{Name: sh.Name, Email: f.cfg.MailFrom},
-			To:        []mail.Address{{Name: r.FirstName, Email: r.Email}},
-			Subject:   "Reset your password at " + sh.Name,
-			Text:      text.String(),
-			HTML:      html.String(),
-			MessageID: p.Event.ID.String() + "." + p.Kind + "@storefleet",
-		}
-		if sh.Email != "" {
-			msg.ReplyTo = mail.Address{Name: sh.Name, Email: sh.Email}
-		}
-		return msg, nil
-	case "webhook_disabled":
-		var d webhooks.DisabledEmail
-		if err := json.Unmarshal(p.Event.Payload, &d); err != nil {
-			return nil, err
-		}
-		if sh.Email == "" {
-			return nil, errNoRecipient
-		}
-		data := map[string]string{"Shop": sh.Name, "Topic": d.Topic, "Address": d.Address,
-			"Since": d.FailingSince.UTC().Format("2006-01-02 15:04 MST"), "Store": f.cfg.URLs.Store(st.Slug)}
-		var text, html bytes.Buffer
-		if err := disabledText.Execute(&text, data); err != nil {
-			return nil, err
-		}
-		if err := disabledHTML.Execute(&html, data); err != nil {
-			return nil, err
-		}
-		return &mail.Message{
-			From:      mail.Address{Name: "Storefleet", Email: f.cfg.MailFrom},
-			To:        []mail.Address{{Name: sh.Name, Email: sh.Email}},
-			Subject:   "A webhook of " + sh.Name + " was turned off: " + d.Topic,
-			Text:      text.String(),
-			HTML:      html.String(),
-			MessageID: p.Event.ID.String() + "." + p.Kind + "@storefleet",
-		}, nil
+		return f.renderNotification(ctx, p, st, sh)
 	}
-	return nil, fmt.Errorf("no email of kind %q", p.Kind)
+	msg, err := f.renderDisabled(p, st, sh)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", asynq.SkipRetry, err)
+	}
+	return msg, nil
+}
+
+// renderDisabled is the platform's email to a merchant whose webhook
+// subscription was turned off. It is Storefleet's, not the store's, so it
+// is not among the templates the merchant edits; every store's mail leaves
+// from the platform's address, so that it passes SPF and DKIM.
+func (f *Fleet) renderDisabled(p emailPayload, st *tenant.Tenant, sh shop.Shop) (*mail.Message, error) {
+	var d webhooks.DisabledEmail
+	if err := json.Unmarshal(p.Event.Payload, &d); err != nil {
+		return nil, err
+	}
+	if sh.Email == "" {
+		return nil, errNoRecipient
+	}
+	data := map[string]string{"Shop": sh.Name, "Topic": d.Topic, "Address": d.Address,
+		"Since": d.FailingSince.UTC().Format("2006-01-02 15:04 MST"), "Store": f.cfg.URLs.Store(st.Slug)}
+	var text, html bytes.Buffer
+	if err := disabledText.Execute(&text, data); err != nil {
+		return nil, err
+	}
+	if err := disabledHTML.Execute(&html, data); err != nil {
+		return nil, err
+	}
+	return &mail.Message{
+		From:      mail.Address{Name: "Storefleet", Email: f.cfg.MailFrom},
+		To:        []mail.Address{{Name: sh.Name, Email: sh.Email}},
+		Subject:   "A webhook of " + sh.Name + " was turned off: " + d.Topic,
+		Text:      text.String(),
+		HTML:      html.String(),
+		MessageID: p.Event.ID.String() + "." + p.Kind + "@storefleet",
+	}, nil
 }
 
 // errNoRecipient is for a store without an email address to write to.

@@ -2,25 +2,34 @@ package workers_test
 
 import (
 	"context"
-	"github.com/storefleet/storefleet/internal/safehttp"
-	"github.com/storefleet/storefleet/modules/catalog"
-	"github.com/storefleet/storefleet/modules/webhooks"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	gosmtp "github.com/emersion/go-smtp"
+	"gorm.io/gorm"
+
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/internal/safehttp"
 	"github.com/storefleet/storefleet/internal/testenv"
+	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/modules/customers"
+	"github.com/storefleet/storefleet/modules/notifications"
+	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 	"github.com/storefleet/storefleet/workers"
 )
@@ -255,5 +264,228 @@ func TestWebhooksRefusePrivateAddresses(t *testing.T) {
 	}
 	if called.Load() != 0 {
 		t.Errorf("the loopback endpoint was called %d times", called.Load())
+	}
+}
+
+// smtpInbox is a real SMTP server in the test process (emersion/go-smtp)
+// that keeps every message it accepts.
+type smtpInbox struct {
+	mu   sync.Mutex
+	msgs [][]byte
+}
+
+func (b *smtpInbox) NewSession(*gosmtp.Conn) (gosmtp.Session, error) { return &smtpSession{b: b}, nil }
+
+// messages returns what the server received so far, each decoded as the
+// inbox page would show it.
+func (b *smtpInbox) messages(t *testing.T) []*mail.Stored {
+	t.Helper()
+	b.mu.Lock()
+	raw := append([][]byte(nil), b.msgs...)
+	b.mu.Unlock()
+	dir := t.TempDir()
+	var out []*mail.Stored
+	for i, data := range raw {
+		name := strconv.Itoa(i) + ".eml"
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.Read(dir, name)
+		if err != nil {
+			t.Fatalf("received message %d does not parse: %v\n%s", i, err, data)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+type smtpSession struct{ b *smtpInbox }
+
+func (s *smtpSession) Mail(string, *gosmtp.MailOptions) error { return nil }
+func (s *smtpSession) Rcpt(string, *gosmtp.RcptOptions) error { return nil }
+func (s *smtpSession) Reset()                                 {}
+func (s *smtpSession) Logout() error                          { return nil }
+func (s *smtpSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	s.b.msgs = append(s.b.msgs, data)
+	return nil
+}
+
+// startSMTP runs an SMTP server on a free loopback port until the test
+// ends, and returns its inbox and a sender that delivers to it.
+func startSMTP(t *testing.T) (*smtpInbox, mail.Sender) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox := &smtpInbox{}
+	srv := gosmtp.NewServer(inbox)
+	srv.Domain = "localhost"
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	sender, err := mail.NewSMTP(mail.SMTPConfig{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, TLS: mail.TLSNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inbox, sender
+}
+
+// placeWebOrder places a storefront order for Ann, two lines.
+func placeWebOrder(t *testing.T, db *tenant.DB, st *tenant.Tenant) orders.Order {
+	t.Helper()
+	var o orders.Order
+	err := db.Tx(context.Background(), st, func(tx *gorm.DB) error {
+		var err error
+		o, err = orders.PlaceIn(tx, orders.NewOrder{Email: "ann@example.com", Currency: "USD", SourceName: "web",
+			ShippingAddress: &orders.Address{FirstName: "Ann", LastName: "<Lee>", Address1: "1 Main St", City: "Springfield", CountryCode: "US", Zip: "62701"},
+			Lines: []orders.NewLine{{Title: "Sencha", Quantity: 2, Price: 1250, RequiresShipping: true},
+				{Title: "Tea & cup", Quantity: 1, Price: 900, RequiresShipping: true}},
+			SubtotalPrice: 3400, TotalPrice: 3400, Gateway: "manual", PaymentMethod: "Bank transfer",
+			InventoryBehaviour: "bypass", Actor: "test"})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("PlaceIn = %v", err)
+	}
+	return o
+}
+
+// runFleet runs a worker with mailer until the test ends.
+func runFleet(t *testing.T, db *tenant.DB, mailer mail.Sender) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond,
+		Mailer: mailer, MailFrom: "no-reply@storefleet.example", URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fleet.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
+}
+
+func openDB(t *testing.T) *tenant.DB {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := tenant.Open(context.Background(), testenv.Database(t), tenant.Config{Pool: pg.Pool{MaxConns: 8}}, testenv.Redis(t), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestShippingConfirmationOverSMTP: a fulfillment with tracking that asks
+// to notify the customer sends them, through a real SMTP server, the
+// shipping confirmation with the carrier, the tracking number and its
+// link; one that does not ask sends nothing.
+func TestShippingConfirmationOverSMTP(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	st, err := db.Provision(ctx, tenant.NewStore{Slug: "shipping-mail", Name: "Shipping Tea", Email: "hello@shipping.example"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := placeWebOrder(t, db, st)
+	svc := orders.NewService(db)
+	track := "https://tracking.example/track?n=1Z999AA10123456784&lang=en"
+	if _, err := svc.CreateFulfillment(ctx, st, orders.NewFulfillment{OrderID: o.ID, Lines: []orders.FulfillmentLine{{LineItemID: o.Lines[0].ID, Quantity: 2}},
+		Tracking: orders.Tracking{Company: "UPS", Numbers: []string{"1Z999AA10123456784"}, URLs: []string{track}}, NotifyCustomer: true, Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateFulfillment(ctx, st, orders.NewFulfillment{OrderID: o.ID, Tracking: orders.Tracking{Numbers: []string{"SILENT-1"}}, Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	inbox, sender := startSMTP(t)
+	runFleet(t, db, sender)
+	waitFor(t, "the confirmation and the shipping confirmation", func() bool { return len(inbox.messages(t)) >= 2 })
+	time.Sleep(500 * time.Millisecond) // a third email (the silent fulfillment's) would show by now
+	msgs := inbox.messages(t)
+	if len(msgs) != 2 {
+		t.Fatalf("emails received = %d, want 2 (the order's confirmation, one shipping confirmation)", len(msgs))
+	}
+	var m *mail.Stored
+	for _, msg := range msgs {
+		if strings.Contains(msg.Subject, "on its way") {
+			m = msg
+		}
+	}
+	if m == nil {
+		t.Fatalf("no shipping confirmation among %q, %q", msgs[0].Subject, msgs[1].Subject)
+	}
+	if m.Subject != "Your order #1001 is on its way" || m.From.Name != "Shipping Tea" || len(m.To) != 1 || m.To[0].Email != "ann@example.com" ||
+		!strings.HasSuffix(m.MessageID, ".shipping_confirmation@storefleet") {
+		t.Errorf("shipping confirmation = %+v, want #1001's, to Ann, from the store", m.Summary)
+	}
+	for _, want := range []string{"Hello Ann", "Carrier: UPS", "Tracking number: 1Z999AA10123456784", "Track your shipment: " + track,
+		"2 × Sencha", "http://shipping-mail.localhost/orders/" + o.Token} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("the text body lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if strings.Contains(m.Text, "Tea & cup") || strings.Contains(m.Text, "SILENT") {
+		t.Errorf("the shipping confirmation lists what it does not ship:\n%s", m.Text)
+	}
+	for _, want := range []string{`href="https://tracking.example/track?n=1Z999AA10123456784&amp;lang=en"`, "1Z999AA10123456784",
+		`href="http://shipping-mail.localhost/orders/` + o.Token + `"`, "Shipping Tea"} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("the HTML body lacks %q:\n%s", want, m.HTML)
+		}
+	}
+}
+
+// TestCustomizedNotificationIsSent: a merchant's own order confirmation,
+// with the store's logo, is what the customer gets; what the customer typed
+// is escaped in its HTML.
+func TestCustomizedNotificationIsSent(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	st, err := db.Provision(ctx, tenant.NewStore{Slug: "custom-mail", Name: "Custom Tea"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tx(ctx, st, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE shop SET logo_url = 'https://cdn.example/custom-tea.png'`).Error // the dashboard's job, later
+	}); err != nil {
+		t.Fatal(err)
+	}
+	subject := "{{ shop.name }} got your order {{ order_name }}!"
+	html := `<img src="{{ shop.logo }}"><p>Dear {{ customer.name }}, {{ line_items.size }} lines, {{ total_price | money }}.</p>`
+	text := "Dear {{ customer.name }}: {% for l in line_items %}[{{ l.title }}]{% endfor %} {{ total_price | money_with_currency }}"
+	notices := notifications.NewService(db, tenant.URLs{Scheme: "http", Domain: "localhost"})
+	if _, err := notices.SetTemplate(ctx, st, notifications.OrderConfirmation, notifications.Input{Subject: &subject, BodyHTML: &html, BodyText: &text}); err != nil {
+		t.Fatalf("SetTemplate = %v", err)
+	}
+	placeWebOrder(t, db, st)
+	dir := t.TempDir()
+	sender, err := mail.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runFleet(t, db, sender)
+	waitFor(t, "the confirmation", func() bool { l, _ := mail.List(dir); return len(l) == 1 })
+	l, _ := mail.List(dir)
+	m, err := mail.Read(dir, l[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "Custom Tea got your order #1001!" {
+		t.Errorf("subject = %q, want the merchant's", m.Subject)
+	}
+	if want := "Dear Ann <Lee>: [Sencha][Tea & cup] $34.00 USD"; strings.TrimSpace(m.Text) != want {
+		t.Errorf("text = %q, want %q", m.Text, want)
+	}
+	if want := `<img src="https://cdn.example/custom-tea.png"><p>Dear Ann &lt;Lee&gt;, 2 lines, $34.00.</p>`; strings.TrimSpace(m.HTML) != want {
+		t.Errorf("HTML = %q, want %q", m.HTML, want)
 	}
 }

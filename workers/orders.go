@@ -1,21 +1,16 @@
 package workers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/storefleet/storefleet/internal/errs"
-	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/modules/orders"
-	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -118,90 +113,4 @@ func (f *Fleet) handleRefund(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	return f.cfg.Billing.RefundCreated(ctx, st, p.Event.Payload)
-}
-
-// placedOrder is what the order confirmation needs of an orders/create
-// event's payload (the order in Shopify's JSON).
-type placedOrder struct {
-	Name            string `json:"name"`
-	Email           string `json:"email"`
-	Token           string `json:"token"`
-	Currency        string `json:"currency"`
-	SourceName      string `json:"source_name"`
-	SubtotalPrice   string `json:"subtotal_price"`
-	TotalTax        string `json:"total_tax"`
-	TotalPrice      string `json:"total_price"`
-	FinancialStatus string `json:"financial_status"`
-	ShippingAddress *struct {
-		FirstName *string `json:"first_name"`
-	} `json:"shipping_address"`
-	LineItems []struct {
-		Name     string `json:"name"`
-		Quantity int64  `json:"quantity"`
-		Price    string `json:"price"`
-	} `json:"line_items"`
-}
-
-var (
-	confirmationText = texttemplate.Must(texttemplate.New("text").Parse(`Hello{{if .FirstName}} {{.FirstName}}{{end}},
-
-Thank you for your order {{.Order.Name}} at {{.Shop}}. We will let you know when it ships.
-{{range .Order.LineItems}}
-  {{.Quantity}} × {{.Name}}  {{.Price}}{{end}}
-
-Total: {{.Order.TotalPrice}} {{.Order.Currency}}{{if eq .Order.FinancialStatus "pending"}} (awaiting payment){{end}}
-
-See your order and how to pay: {{.URL}}
-
-{{.Shop}}
-`))
-	confirmationHTML = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
-<html lang="en"><body style="font:16px/1.5 system-ui,sans-serif;color:#222;max-width:36rem;margin:0 auto;padding:1.5rem">
-<h1 style="font-size:1.4rem">{{.Shop}}</h1>
-<p>Hello{{if .FirstName}} {{.FirstName}}{{end}},</p>
-<p>Thank you for your order <strong>{{.Order.Name}}</strong>. We will let you know when it ships.</p>
-<table style="width:100%;border-collapse:collapse">{{range .Order.LineItems}}
-<tr><td style="padding:.3rem 0">{{.Quantity}} × {{.Name}}</td><td style="text-align:right">{{.Price}}</td></tr>{{end}}
-<tr><td style="padding-top:.6rem;border-top:1px solid #ddd"><strong>Total</strong></td><td style="text-align:right;padding-top:.6rem;border-top:1px solid #ddd"><strong>{{.Order.TotalPrice}} {{.Order.Currency}}</strong></td></tr>
-</table>
-{{if eq .Order.FinancialStatus "pending"}}<p>Your order is waiting for your payment.</p>{{end}}
-<p><a href="{{.URL}}" style="display:inline-block;background:#1f5f8b;color:#fff;padding:.6rem 1rem;border-radius:6px;text-decoration:none">View your order</a></p>
-</body></html>`))
-)
-
-// renderConfirmation is the order confirmation of an orders/create event:
-// for orders shoppers placed on the storefront (partners' orders from other
-// channels send their own).
-func (f *Fleet) renderConfirmation(p emailPayload, st *tenant.Tenant, sh shop.Shop) (*mail.Message, error) {
-	var o placedOrder
-	if err := json.Unmarshal(p.Event.Payload, &o); err != nil {
-		return nil, err
-	}
-	if o.SourceName != "web" || o.Email == "" {
-		return nil, nil
-	}
-	first := ""
-	if o.ShippingAddress != nil && o.ShippingAddress.FirstName != nil {
-		first = *o.ShippingAddress.FirstName
-	}
-	data := map[string]any{"Shop": sh.Name, "FirstName": first, "Order": o, "URL": f.cfg.URLs.Store(st.Slug) + "/orders/" + o.Token}
-	var text, html bytes.Buffer
-	if err := confirmationText.Execute(&text, data); err != nil {
-		return nil, err
-	}
-	if err := confirmationHTML.Execute(&html, data); err != nil {
-		return nil, err
-	}
-	msg := &mail.Message{
-		From:      mail.Address{Name: sh.Name, Email: f.cfg.MailFrom},
-		To:        []mail.Address{{Name: first, Email: o.Email}},
-		Subject:   "Order " + o.Name + " confirmed",
-		Text:      text.String(),
-		HTML:      html.String(),
-		MessageID: p.Event.ID.String() + "." + p.Kind + "@storefleet",
-	}
-	if sh.Email != "" {
-		msg.ReplyTo = mail.Address{Name: sh.Name, Email: sh.Email}
-	}
-	return msg, nil
 }
