@@ -176,6 +176,7 @@ func (f *Fleet) Handler() asynq.Handler {
 	mux.HandleFunc(TypeEmail, f.handleEmail)
 	mux.HandleFunc(TypeRefund, f.handleRefund)
 	mux.HandleFunc(TypeExpire, f.handleExpire)
+	mux.HandleFunc(TypeFulfillment, f.handleFulfillment)
 	return mux
 }
 
@@ -272,6 +273,9 @@ func (f *Fleet) handleEvent(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if err := f.enqueuePayments(ctx, p.Event); err != nil {
+		return err
+	}
+	if err := f.enqueueFulfillment(ctx, p.Event); err != nil {
 		return err
 	}
 	if p.Event.Topic == webhooks.TopicReplay {

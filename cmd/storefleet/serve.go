@@ -24,7 +24,9 @@ import (
 	"github.com/storefleet/storefleet/modules/checkout"
 	"github.com/storefleet/storefleet/modules/customers"
 	"github.com/storefleet/storefleet/modules/discounts"
+	"github.com/storefleet/storefleet/modules/fulfillment"
 	"github.com/storefleet/storefleet/modules/inventory"
+	"github.com/storefleet/storefleet/modules/notifications"
 	"github.com/storefleet/storefleet/modules/orders"
 	"github.com/storefleet/storefleet/modules/shipping"
 	"github.com/storefleet/storefleet/modules/shop"
@@ -127,7 +129,8 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	front := storefront.New(db, cat, d.storefrontConfig(), log)
 	pay := d.billing()
 	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db),
-		front.Admin(d.fetchClient()), storefront.NewPages(db), orders.NewService(db), discounts.NewService(db), shipping.NewService(db))
+		front.Admin(d.fetchClient()), storefront.NewPages(db), storefront.NewRedirects(db), storefront.NewMenus(db), orders.NewService(db), discounts.NewService(db), shipping.NewService(db),
+		fulfillment.NewService(db), notifications.NewService(db, urls))
 	front.Routes(store)
 	checkout.NewService(db, pay, front.Shopper, log).Routes(store)
 	s.front = front
