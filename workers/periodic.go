@@ -31,6 +31,7 @@ func (f *Fleet) jobs() []periodic {
 			}
 			return err
 		}},
+		{"nightly-backups", daily, f.nightlyBackups},
 	}
 }
 

@@ -79,6 +79,9 @@ type Config struct {
 	// CardPaymentWindow is how long a card order placed unpaid holds its
 	// stock before it is cancelled (the shopper left the payment page).
 	CardPaymentWindow time.Duration
+	// Backups tunes the nightly backup of every store (backups.go); no
+	// bucket, no nightly backups.
+	Backups BackupConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -176,6 +179,7 @@ func (f *Fleet) Handler() asynq.Handler {
 	mux.HandleFunc(TypeEmail, f.handleEmail)
 	mux.HandleFunc(TypeRefund, f.handleRefund)
 	mux.HandleFunc(TypeExpire, f.handleExpire)
+	mux.HandleFunc(TypeBackup, f.handleBackup)
 	mux.HandleFunc(TypeFulfillment, f.handleFulfillment)
 	return mux
 }

@@ -3,18 +3,23 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/storefleet/storefleet/internal/testenv"
+	"github.com/storefleet/storefleet/modules/apps"
+	"github.com/storefleet/storefleet/modules/apps/appstest"
 	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/tenant"
 )
 
 // TestBackupAndRestore backs a store up, changes and deletes its data,
 // restores, and finds the data as it was; the store serves again, and a
-// broken dump leaves it untouched.
+// broken dump leaves it untouched. The same backup restored --as a new
+// store serves its data there and leaves the original as it is.
 func TestBackupAndRestore(t *testing.T) {
 	dbURL := testenv.Database(t)
 	s := startServer(t, dbURL)
@@ -95,5 +100,108 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 	if r := s.do(t, "GET", "kept-tea.localhost", "/products/bancha", ""); r.status != 200 || !strings.Contains(r.body, "Bancha") {
 		t.Errorf("GET the restored product = %d", r.status)
+	}
+
+	// The same backup, by its file name, as a new store: the original is
+	// left as it is now.
+	if _, err := cat.UpdateProduct(ctx, st, ids[2], catalog.ProductInput{Title: &renamed}); err != nil {
+		t.Fatal(err)
+	}
+	now := titles()
+	out.Reset()
+	id := key[strings.LastIndex(key, "/")+1:]
+	if err := run(ctx, envFor(dbURL), []string{"tenant", "restore", "kept-tea", "--from", id, "--as", "kept-tea-copy"}, &out, &errOut); err != nil {
+		t.Fatalf("storefleet tenant restore --as = %v (%s)", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), `as new store "kept-tea-copy"`) {
+		t.Errorf("storefleet tenant restore --as said %q", out.String())
+	}
+	if got := titles(); got != now {
+		t.Errorf("after restore --as, the original holds %s, want %s", got, now)
+	}
+	copyOf, err := s.deps.db.TenantBySlug(ctx, "kept-tea-copy")
+	if err != nil || copyOf.Status != tenant.Active {
+		t.Fatalf("the new store = %+v, %v; want it active", copyOf, err)
+	}
+	if r := s.do(t, "GET", "kept-tea-copy.localhost", "/products/bancha", ""); r.status != 200 || !strings.Contains(r.body, "Bancha") {
+		t.Errorf("GET a product of the new store = %d", r.status)
+	}
+	if err := run(ctx, envFor(dbURL), []string{"tenant", "restore", "kept-tea", "--from", id, "--as", "kept-tea-copy"}, &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), "taken") {
+		t.Errorf("restore --as onto a taken slug = %v, want it refused as taken", err)
+	}
+	if err := run(ctx, envFor(dbURL), []string{"tenant", "restore", "kept-tea", "--from", "20200101T000000Z.dump"}, &out, &errOut); err == nil ||
+		!strings.Contains(err.Error(), "no backup") {
+		t.Errorf("restore from a backup that does not exist = %v, want it named", err)
+	}
+}
+
+// TestBackupsAPI: a store's owners and admins list its backups; viewers,
+// apps, and another store's owner do not.
+func TestBackupsAPI(t *testing.T) {
+	bucket := testenv.Bucket(t)
+	var backups *tenant.Backups
+	h := appstest.New(t, func(db *tenant.DB) []apps.Resource {
+		backups = tenant.NewBackups(db, bucket, tenant.DefaultRetention)
+		return []apps.Resource{backupsAPI{backups}}
+	})
+	ctx := context.Background()
+	a, b := h.Store("backed-a"), h.Store("backed-b")
+	madeA, err := backups.Create(ctx, a, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	madeB, err := backups.Create(ctx, b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownerA, ownerB := h.Staff(a, tenant.RoleOwner), h.Staff(b, tenant.RoleOwner)
+
+	for _, caller := range []struct {
+		name, token string
+	}{{"owner", ownerA}, {"admin", h.Staff(a, tenant.RoleAdmin)}} {
+		r := h.Do(a, caller.token, "GET", "/backups.json", "")
+		if r.Status != 200 {
+			t.Fatalf("GET backups.json as %s = %d %s", caller.name, r.Status, r.Body)
+		}
+		var got struct {
+			Backups []struct {
+				ID        string    `json:"id"`
+				CreatedAt time.Time `json:"created_at"`
+				Size      int64     `json:"size"`
+				Kind      string    `json:"kind"`
+			} `json:"backups"`
+		}
+		if err := json.Unmarshal([]byte(r.Body), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Backups) != 1 || got.Backups[0].ID != madeA.ID || got.Backups[0].Size != madeA.Size ||
+			got.Backups[0].Kind != "manual" || !got.Backups[0].CreatedAt.Equal(madeA.CreatedAt) {
+			t.Errorf("GET backups.json as %s = %s, want only %+v", caller.name, r.Body, madeA)
+		}
+	}
+	if r := h.Do(b, ownerB, "GET", "/backups.json", ""); r.Status != 200 || !strings.Contains(r.Body, madeB.ID) {
+		t.Errorf("GET backups.json as store B's owner = %d %s", r.Status, r.Body)
+	}
+
+	// Store A's owner on store B's host, a viewer, a staff member, an app
+	// with every scope it can have: refused, and nothing of the backups.
+	for _, caller := range []struct {
+		name  string
+		store *tenant.Tenant
+		token string
+	}{
+		{"store A's owner on store B", b, ownerA},
+		{"a viewer", a, h.Staff(a, tenant.RoleViewer)},
+		{"a staff member", a, h.Staff(a, tenant.RoleStaff)},
+		{"an app", a, h.Token(a, "read_products", "read_orders", "read_customers")},
+	} {
+		r := h.Do(caller.store, caller.token, "GET", "/backups.json", "")
+		if r.Status != 401 && r.Status != 403 && r.Status != 404 {
+			t.Errorf("GET backups.json as %s = %d, want 401, 403 or 404", caller.name, r.Status)
+		}
+		if strings.Contains(r.Body, ".dump") {
+			t.Errorf("GET backups.json as %s showed backups: %s", caller.name, r.Body)
+		}
 	}
 }

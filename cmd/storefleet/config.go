@@ -49,6 +49,10 @@ type config struct {
 	StripeAPIURL      string        `env:"STRIPE_API_URL" envDefault:"" help:"Stripe's API base URL; empty for Stripe itself (stripe-mock's URL in tests)"`
 	CardPaymentWindow time.Duration `env:"CARD_PAYMENT_WINDOW" envDefault:"1h" help:"how long a card order placed unpaid holds its stock before the worker cancels it (the shopper left the payment page)"`
 	PlatformFee       int64         `env:"PLATFORM_FEE_BASIS_POINTS" envDefault:"0" help:"the platform's application fee on each card payment, in hundredths of a percent (250 = 2.5%)"`
+	BackupKeepDaily   int           `env:"BACKUP_KEEP_DAILY" envDefault:"7" help:"backups kept per store as dailies: the newest of each of this many most recent days with a backup"`
+	BackupKeepWeekly  int           `env:"BACKUP_KEEP_WEEKLY" envDefault:"4" help:"backups kept per store as weeklies: the newest of each of this many most recent ISO weeks with a backup"`
+	BackupWindow      time.Duration `env:"BACKUP_WINDOW" envDefault:"4h" help:"how long the nightly backup tasks of all stores are spread over, from when the day's job runs (just after 00:00 UTC)"`
+	BackupConcurrency int           `env:"BACKUP_CONCURRENCY" envDefault:"2" help:"store backups (pg_dump) running at once across the whole fleet"`
 
 	// Derived in load.
 	urls     tenant.URLs
@@ -170,6 +174,18 @@ func (c *config) validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		bad("SESSION_TTL", "must be at least 1m")
+	}
+	if c.BackupKeepDaily < 1 {
+		bad("BACKUP_KEEP_DAILY", "must be at least 1 (the newest backup is always kept)")
+	}
+	if c.BackupKeepWeekly < 0 {
+		bad("BACKUP_KEEP_WEEKLY", "must be 0 or more")
+	}
+	if c.BackupWindow < time.Minute || c.BackupWindow > 24*time.Hour {
+		bad("BACKUP_WINDOW", "must be between 1m and 24h")
+	}
+	if c.BackupConcurrency < 1 {
+		bad("BACKUP_CONCURRENCY", "must be at least 1")
 	}
 	if scheme, _, ok := strings.Cut(c.BlobURL, "://"); ok && scheme != "file" && scheme != "s3" {
 		bad("BLOB_URL", "%q must be a folder (file://…) or an S3-compatible bucket (s3://…)", scheme)

@@ -130,7 +130,7 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	pay := d.billing()
 	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db),
 		front.Admin(d.fetchClient()), storefront.NewPages(db), storefront.NewRedirects(db), storefront.NewMenus(db), orders.NewService(db), discounts.NewService(db), shipping.NewService(db),
-		fulfillment.NewService(db), notifications.NewService(db, urls))
+		backupsAPI{d.backups()}, fulfillment.NewService(db), notifications.NewService(db, urls))
 	front.Routes(store)
 	checkout.NewService(db, pay, front.Shopper, log).Routes(store)
 	s.front = front

@@ -42,5 +42,6 @@ func (d *deps) fleet() (*workers.Fleet, error) {
 		MailFrom:          d.cfg.MailFrom,
 		Billing:           d.billing(),
 		CardPaymentWindow: d.cfg.CardPaymentWindow,
+		Backups:           workers.BackupConfig{Bucket: d.bucket, Keep: d.backupRetention(), Window: d.cfg.BackupWindow, Concurrency: d.cfg.BackupConcurrency},
 	}, d.log), nil
 }
