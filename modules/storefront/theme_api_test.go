@@ -333,10 +333,32 @@ func TestThemeLimit(t *testing.T) {
 	f := newThemeFixture(t)
 	st := f.api.Store("themes-limit")
 	tok := f.api.Token(st, "write_themes")
-	for i := 1; i < storefront.MaxThemes; i++ {
+	for i := 1; i < storefront.MaxThemes-1; i++ {
 		if r := f.api.Do(st, tok, "POST", "/themes.json", `{"theme":{"builtin":"monolith"}}`); r.Status != 201 {
 			t.Fatalf("theme %d = %d %s", i+1, r.Status, r.Body)
 		}
+	}
+	// With 19 themes, five uploads at once: one becomes the 20th, four are refused.
+	statuses := make([]int, 5)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = f.api.Do(st, tok, "POST", "/themes.json", `{"theme":{"builtin":"monolith"}}`).Status
+		}()
+	}
+	wg.Wait()
+	made := 0
+	for _, s := range statuses {
+		if s == 201 {
+			made++
+		} else if s != 422 {
+			t.Errorf("concurrent theme upload = %d, want 201 or 422", s)
+		}
+	}
+	if made != 1 {
+		t.Errorf("concurrent uploads at 19 themes made %d, want 1 (statuses %v)", made, statuses)
 	}
 	if r := f.api.Do(st, tok, "POST", "/themes.json", `{"theme":{"builtin":"monolith"}}`); r.Status != 422 || !strings.Contains(r.Body, "at most 20 themes") {
 		t.Errorf("theme 21 = %d %s, want 422", r.Status, r.Body)

@@ -335,6 +335,11 @@ func (s *Themes) CreateTheme(ctx context.Context, t *tenant.Tenant, in NewTheme)
 	}
 	var row themeRecord
 	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
+		// Two uploads at once must not both see 19 and make 21: theme
+		// creations take turns (a lock that conflicts with itself).
+		if err := tx.Exec(`LOCK TABLE themes IN SHARE ROW EXCLUSIVE MODE`).Error; err != nil {
+			return fmt.Errorf("lock themes: %w", err)
+		}
 		var n int64
 		if err := tx.Raw(`SELECT count(*) FROM themes`).Scan(&n).Error; err != nil {
 			return fmt.Errorf("count themes: %w", err)
