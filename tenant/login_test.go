@@ -57,3 +57,35 @@ func TestLogInAndRefresh(t *testing.T) {
 		t.Errorf("UseRefresh(expired) = %v, want Unauthenticated", err)
 	}
 }
+
+// TestOperators: nobody is an operator until made one; the list and the
+// check agree; taking it back works.
+func TestOperators(t *testing.T) {
+	db := newTestDB(t, testenv.Database(t), 4)
+	ctx := context.Background()
+	acct, err := db.CreateAccount(ctx, "ops@example.com", "correct-Horse-battery-9", "Ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.IsOperator(ctx, acct.ID); err != nil || ok {
+		t.Fatalf("IsOperator(new account) = %v, %v; want false", ok, err)
+	}
+	if err := db.SetOperator(ctx, acct.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := db.IsOperator(ctx, acct.ID); !ok {
+		t.Error("IsOperator after SetOperator(true) = false")
+	}
+	if list, err := db.Operators(ctx); err != nil || len(list) != 1 || list[0].Email != "ops@example.com" {
+		t.Errorf("Operators = %+v, %v", list, err)
+	}
+	if err := db.SetOperator(ctx, acct.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := db.IsOperator(ctx, acct.ID); ok {
+		t.Error("IsOperator after SetOperator(false) = true")
+	}
+	if err := db.SetOperator(ctx, 999999, true); !errs.Is(err, errs.NotFound) {
+		t.Errorf("SetOperator(no account) = %v, want NotFound", err)
+	}
+}

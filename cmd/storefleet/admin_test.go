@@ -227,3 +227,30 @@ func TestStripeConnectCommand(t *testing.T) {
 		t.Errorf("stripe-connect printed %q, want a link", link)
 	}
 }
+
+// TestOperatorCommand adds, lists and removes an operator by email.
+func TestOperatorCommand(t *testing.T) {
+	url := testenv.Database(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, envFor(url), []string{"tenant", "create", "--name", "Ops", "--slug", "ops-shop", "--owner", "ops@ops.example", "--password", "correct-Horse-battery-9"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"operator", "add", "OPS@ops.example"}, "ops@ops.example is an operator"},
+		{[]string{"operator", "list"}, "ops@ops.example"},
+		{[]string{"operator", "remove", "ops@ops.example"}, "no longer an operator"},
+	} {
+		out.Reset()
+		if err := run(ctx, envFor(url), step.args, &out, &out); err != nil || !strings.Contains(out.String(), step.want) {
+			t.Errorf("storefleet %v = %v, printed %q; want %q", step.args, err, out.String(), step.want)
+		}
+	}
+	out.Reset()
+	if err := run(ctx, envFor(url), []string{"operator", "add", "nobody@ops.example"}, &out, &out); err == nil {
+		t.Error("operator add of an unknown email succeeded")
+	}
+}
