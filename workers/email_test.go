@@ -66,18 +66,13 @@ func TestPasswordResetEmail(t *testing.T) {
 	}
 	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond,
 		Mailer: sender, MailFrom: "no-reply@storefleet.example", URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(runCtx) }()
+	stop := start(t, fleet)
 	var got []mail.Summary
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && len(got) == 0; time.Sleep(50 * time.Millisecond) {
 		got, _ = mail.List(dir)
 	}
 	time.Sleep(300 * time.Millisecond) // a duplicate would show by now
 	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 	if got, _ = mail.List(dir); len(got) != 1 {
 		t.Fatalf("emails sent = %d, want 1: %+v", len(got), got)
 	}
@@ -151,11 +146,7 @@ func TestFailingWebhookIsTurnedOffAndReplayed(t *testing.T) {
 	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond, WebhookRetries: 2,
 		WebhookRetryBase: 10 * time.Millisecond, RetryCheckInterval: 100 * time.Millisecond, WebhookDisableAfter: time.Millisecond,
 		AllowPrivate: true, Mailer: sender, MailFrom: "no-reply@storefleet.example", URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(runCtx) }()
-	// Stop the worker before its Redis client is closed, even on failure.
-	t.Cleanup(func() { stop(); <-done })
+	start(t, fleet)
 	cat := catalog.NewService(db, catalog.Files{Bucket: testenv.Bucket(t), Fetch: safehttp.NewClient(safehttp.Options{}),
 		URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}})
 	started := time.Now().Add(-time.Second)
@@ -246,10 +237,7 @@ func TestWebhooksRefusePrivateAddresses(t *testing.T) {
 	}
 	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond, WebhookRetries: 1,
 		WebhookRetryBase: 10 * time.Millisecond, RetryCheckInterval: 100 * time.Millisecond, URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done })
+	start(t, fleet)
 	cat := catalog.NewService(db, catalog.Files{Bucket: testenv.Bucket(t), Fetch: safehttp.NewClient(safehttp.Options{}),
 		URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}})
 	title := "Sencha"
@@ -363,15 +351,7 @@ func runFleet(t *testing.T, db *tenant.DB, mailer mail.Sender) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond,
 		Mailer: mailer, MailFrom: "no-reply@storefleet.example", URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	})
+	start(t, fleet)
 }
 
 func openDB(t *testing.T) *tenant.DB {

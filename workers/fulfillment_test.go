@@ -114,15 +114,8 @@ func TestThirdPartyFulfillment(t *testing.T) {
 	rdb := testenv.IsolatedRedis(t)
 	fleet := workers.New(h.DB, rdb, workers.Config{RelayInterval: 50 * time.Millisecond, RetryCheckInterval: 100 * time.Millisecond,
 		AllowPrivate: true, URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(runCtx) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("Run = %v", err)
-		}
-	}()
+	stop := start(t, fleet)
+	defer stop()
 
 	// The merchant records a paid order.
 	r = h.Do(st, merchant, "POST", "/orders.json", `{"order":{"email":"ann@example.com","financial_status":"paid",

@@ -67,18 +67,13 @@ func TestOrderConfirmationEmail(t *testing.T) {
 	}
 	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond,
 		Mailer: sender, MailFrom: "no-reply@storefleet.example", URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(runCtx) }()
+	stop := start(t, fleet)
 	var got []mail.Summary
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && len(got) == 0; time.Sleep(50 * time.Millisecond) {
 		got, _ = mail.List(dir)
 	}
 	time.Sleep(500 * time.Millisecond) // a second email would show by now
 	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 	if got, _ = mail.List(dir); len(got) != 1 {
 		t.Fatalf("emails sent = %d, want 1 (the storefront order's): %+v", len(got), got)
 	}
@@ -163,9 +158,7 @@ func TestOrdersOutliveARedisOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	fleet := workers.New(db, testenv.IsolatedRedis(t), cfg, log)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(runCtx) }()
+	stop := start(t, fleet)
 	sent := func() int {
 		mails, _ := mail.List(dir)
 		mu.Lock()
@@ -185,9 +178,6 @@ func TestOrdersOutliveARedisOutage(t *testing.T) {
 	}
 	time.Sleep(600 * time.Millisecond)
 	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("Run = %v", err)
-	}
 	mails, _ := mail.List(dir)
 	to := map[string]int{}
 	for _, m := range mails {
@@ -245,9 +235,7 @@ func TestUnpaidCardOrderExpires(t *testing.T) {
 	fleet := workers.New(db, testenv.IsolatedRedis(t), workers.Config{RelayInterval: 50 * time.Millisecond, RetryCheckInterval: 100 * time.Millisecond,
 		Billing: billing.NewService(db, billing.Config{}, log), CardPaymentWindow: 300 * time.Millisecond,
 		URLs: tenant.URLs{Scheme: "http", Domain: "localhost"}}, log)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(runCtx) }()
+	stop := start(t, fleet)
 	cancelled := func(id int64) bool {
 		var o orders.Order
 		db.ReadTx(ctx, st, func(tx *gorm.DB) error {
@@ -260,9 +248,6 @@ func TestUnpaidCardOrderExpires(t *testing.T) {
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && !cancelled(card.ID); time.Sleep(50 * time.Millisecond) {
 	}
 	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 	if !cancelled(card.ID) {
 		t.Error("the unpaid card order was not cancelled after its payment window")
 	}

@@ -133,9 +133,7 @@ func TestWebhooksOutliveARedisOutage(t *testing.T) {
 
 	// Redis is back.
 	fleet := workers.New(db, testenv.IsolatedRedis(t), cfg, log)
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(runCtx) }()
+	stop := start(t, fleet)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) && len(p.accepted()) < 3 {
 		time.Sleep(50 * time.Millisecond)
@@ -152,9 +150,6 @@ func TestWebhooksOutliveARedisOutage(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	stop()
-	if err := <-done; err != nil {
-		t.Fatalf("Run = %v", err)
-	}
 	got := p.accepted()
 	if len(got) != 3 {
 		t.Fatalf("the partner accepted %d events, want 3: %v", len(got), got)
