@@ -132,8 +132,8 @@ type Member struct {
 // StoresOf lists the stores account belongs to, with its role in each.
 func (d *DB) StoresOf(ctx context.Context, account AccountID) ([]Member, error) {
 	var rows []struct {
-		tenantRow
-		Role string `gorm:"column:role"`
+		Tenant tenantRow `gorm:"embedded"`
+		Role   string    `gorm:"column:role"`
 	}
 	err := d.control.WithContext(ctx).Raw(`
 		SELECT t.id, t.slug, t.name, t.schema_name, t.db_role, t.shard_id, t.status, t.plan,
@@ -145,7 +145,7 @@ func (d *DB) StoresOf(ctx context.Context, account AccountID) ([]Member, error) 
 	}
 	out := make([]Member, len(rows))
 	for i, r := range rows {
-		out[i] = Member{Tenant: r.toTenant(), Role: Role(r.Role)}
+		out[i] = Member{Tenant: r.Tenant.toTenant(), Role: Role(r.Role)}
 	}
 	return out, nil
 }

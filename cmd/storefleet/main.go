@@ -9,8 +9,12 @@ import (
 	"github.com/storefleet/storefleet/billing"
 	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/blob"
+	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/safehttp"
 	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/modules/dashboard"
+	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/storefront"
 
 	"context"
 	"errors"
@@ -141,6 +145,16 @@ const devSessionKey = "storefleet-development-session-key-not-secret"
 // billing is the payments service: manual methods, and Stripe when keys are set.
 func (d *deps) billing() *billing.Service {
 	return billing.NewService(d.db, d.cfg.billing(), d.log)
+}
+
+// dashboard is the merchant dashboard, showing the store's themes through
+// themes (the serving storefront's, so they share its cache).
+func (d *deps) dashboard(themes *storefront.Themes) *dashboard.Dashboard {
+	return dashboard.New(dashboard.Config{
+		DB: d.db, Sessions: d.sessions, Limiter: ratelimit.New(d.rdb), CSRFKey: d.subkey("dashboard csrf"), URLs: d.cfg.urls,
+		Catalog: d.catalog(), Orders: orders.NewService(d.db), Themes: themes, Payments: d.billing(),
+		Stripe: d.cfg.StripeSecretKey != "", Log: d.log,
+	})
 }
 
 // catalog is the catalog service, with images in the configured bucket.

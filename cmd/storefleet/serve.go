@@ -146,10 +146,8 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	dash := gin.New()
 	tenant.NewControlAPI(db, urls, log).Routes(dash)
 	dash.POST("/webhooks/stripe", gin.WrapH(pay.Webhook()))
-	dash.GET("/", func(c *gin.Context) {
-		c.Header("Content-Type", "text/html; charset=utf-8")
-		landingPage.Execute(c.Writer, urls)
-	})
+	board := d.dashboard(front.Admin(d.fetchClient()))
+	board.Routes(dash)
 	if dir := d.devMailDir(); dir != "" {
 		devMailRoutes(dash, dir)
 	}
@@ -252,16 +250,3 @@ func writePage(w http.ResponseWriter, status int, title, text string) {
 	w.WriteHeader(status)
 	page.Execute(w, struct{ Title, Text string }{title, text})
 }
-
-var landingPage = template.Must(template.New("landing").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Storefleet</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}code,pre{background:#f4f4f4;padding:.1rem .3rem}</style>
-</head><body><main>
-<h1>Storefleet</h1>
-<p>Open a store in seconds. Sign up through the control API:</p>
-<pre>curl -X POST {{.Dashboard}}/api/signup \
-  -d '{"email":"you@example.com","password":"…","store_name":"Acme Tea","slug":"acme-tea"}'</pre>
-<p>Your store then answers at <code>{{.Scheme}}://&lt;slug&gt;.{{.Domain}}{{if .Port}}:{{.Port}}{{end}}</code>.</p>
-</main></body></html>
-`))

@@ -2,23 +2,22 @@ package storefront
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/storefleet/storefleet/internal/csrf"
 	"github.com/storefleet/storefleet/tenant"
 )
 
 // Cross-site request forgery protection for the forms that change a
 // customer's account: log in, register, recover and reset a password, log
-// out, the address book — every POST under /account.
+// out, the address book — every POST under /account. The mechanism is
+// internal/csrf's, shared with the dashboard.
 //
 // The choice: a double-submitted token bound to the session. Every shopper
 // who opens an account page gets a random csrf cookie (HttpOnly,
@@ -50,8 +49,6 @@ const (
 	csrfCookie = "csrf"
 	// csrfField is the form field the token travels in, as Rails names it.
 	csrfField = "authenticity_token"
-	// csrfHeader carries the token for scripts that post JSON.
-	csrfHeader = "X-CSRF-Token"
 )
 
 // csrfMAC keys the tokens, apart from the cart and customer cookies' MACs.
@@ -61,37 +58,30 @@ func (h *Handler) csrfMAC() []byte {
 	return key.Sum(nil)
 }
 
+// csrfGuard is the storefront's guard (internal/csrf): the csrf cookie, the
+// authenticity_token field, and the browser's word for the store's own
+// scripts.
+func (h *Handler) csrfGuard() *csrf.Guard {
+	g := csrf.New(h.csrfMAC(), csrfCookie, csrfField, customerTTL)
+	g.SameOrigin = true
+	return g
+}
+
+// csrfSession is what a token is bound to besides the csrf cookie: the
+// customer's session cookie.
+func csrfSession(r *http.Request) string {
+	if ck, err := r.Cookie(customerCookie); err == nil {
+		return ck.Value
+	}
+	return ""
+}
+
 // csrfToken is the token that the request's cookies call for in store t's
 // forms; "" when the request has neither a csrf nor a customer cookie
 // (nothing to bind a token to: such a page is the same for everyone, and
 // may be cached).
 func (h *Handler) csrfToken(r *http.Request, t *tenant.Tenant) string {
-	var session, customer string
-	if ck, err := r.Cookie(csrfCookie); err == nil {
-		session = ck.Value
-	}
-	if ck, err := r.Cookie(customerCookie); err == nil {
-		customer = ck.Value
-	}
-	if session == "" && customer == "" {
-		return ""
-	}
-	m := hmac.New(sha256.New, h.csrfMAC())
-	fmt.Fprintf(m, "%d\x00%s\x00%s", t.ID, session, customer)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// csrfOK says whether a post carries the token its cookies call for, or
-// comes, by the browser's word, from the store's own pages.
-func (h *Handler) csrfOK(r *http.Request, t *tenant.Tenant, posted string) bool {
-	if r.Header.Get("Sec-Fetch-Site") == "same-origin" {
-		return true
-	}
-	want := h.csrfToken(r, t)
-	if posted == "" {
-		posted = r.Header.Get(csrfHeader)
-	}
-	return want != "" && hmac.Equal([]byte(posted), []byte(want))
+	return h.csrfGuard().Token(r, strconv.FormatInt(int64(t.ID), 10), csrfSession(r))
 }
 
 // csrf guards the account routes: it gives a shopper without a csrf cookie
@@ -104,20 +94,14 @@ func (h *Handler) csrf(c *gin.Context) {
 		c.Next()
 		return
 	}
-	if ck, err := c.Request.Cookie(csrfCookie); err != nil || ck.Value == "" || len(ck.Value) > 64 {
-		b := make([]byte, 16)
-		rand.Read(b)
-		v := hex.EncodeToString(b)
-		http.SetCookie(c.Writer, &http.Cookie{Name: csrfCookie, Value: v, Path: "/", MaxAge: int(customerTTL.Seconds()),
-			HttpOnly: true, Secure: c.Request.TLS != nil, SameSite: http.SameSiteLaxMode})
-		c.Request.AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
-	}
+	g := h.csrfGuard()
+	g.Ensure(c.Writer, c.Request, c.Request.TLS != nil)
 	switch c.Request.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		c.Next()
 		return
 	}
-	if !h.csrfOK(c.Request, t, c.PostForm(csrfField)) {
+	if !g.Check(c.Request, strconv.FormatInt(int64(t.ID), 10), csrfSession(c.Request), c.PostForm(csrfField)) {
 		noStore(c)
 		c.Data(http.StatusForbidden, "text/html; charset=utf-8", []byte(csrfPage))
 		c.Abort()
