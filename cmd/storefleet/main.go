@@ -82,6 +82,7 @@ type deps struct {
 	bucket   *blob.Bucket
 	sessions *auth.Sessions // signs and checks staff sessions
 	secret   []byte         // SESSION_SECRET (or the development key), the root of the fleet's other keys
+	closers  []func() error // what parts made later hold open, closed before the pools
 }
 
 // subkey derives the fleet-wide key for purpose from the secret, so that no
@@ -135,7 +136,11 @@ func openDeps(ctx context.Context, getenv func(string) string, stderr io.Writer)
 }
 
 func (d *deps) Close() error {
-	return errors.Join(d.bucket.Close(), d.db.Close(), d.rdb.Close())
+	var errList []error
+	for _, c := range d.closers {
+		errList = append(errList, c())
+	}
+	return errors.Join(append(errList, d.bucket.Close(), d.db.Close(), d.rdb.Close())...)
 }
 
 // devSessionKey signs staff sessions in development when SESSION_SECRET is

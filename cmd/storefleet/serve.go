@@ -148,6 +148,11 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	dash.POST("/webhooks/stripe", gin.WrapH(pay.Webhook()))
 	board := d.dashboard(front.Admin(d.fetchClient()))
 	board.Routes(dash)
+	if queues, err := d.opsQueues(); err != nil {
+		log.Error("operator console not mounted", "err", err)
+	} else {
+		board.Operator(dash, opsQueuesPath, queues, db.IsOperator)
+	}
 	if dir := d.devMailDir(); dir != "" {
 		devMailRoutes(dash, dir)
 	}
