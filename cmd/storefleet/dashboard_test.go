@@ -73,6 +73,16 @@ func TestMerchantUsesTheDashboard(t *testing.T) {
 	}
 	b.Screenshot("3-home-with-sales")
 
+	b.Click(`section[aria-labelledby="recent-title"] tbody tr:first-child a`)
+	b.WaitVisible("ol.timeline")
+	if !strings.Contains(b.Text("h1"), "#100") {
+		t.Errorf("the recent order's page h1 = %q, want its name", b.Text("h1"))
+	}
+	b.Screenshot("3b-order")
+	b.Click(`nav.menu a[href="/store/demo/orders"]`)
+	b.WaitVisible("table")
+	b.Screenshot("3c-orders")
+
 	b.Click(`nav.menu a[href="/store/demo/products"]`)
 	b.WaitVisible("table.products")
 	var rows int

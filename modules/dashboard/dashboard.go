@@ -117,6 +117,11 @@ func (d *Dashboard) Routes(r gin.IRouter) {
 	st.GET("", d.home)
 	st.GET("/products", d.allow("products", "read"), d.products)
 	st.POST("/products/:id/status", d.allow("products", "write"), d.setProductStatus)
+	st.GET("/orders", d.allow("orders", "read"), d.orders)
+	st.GET("/orders/:id", d.allow("orders", "read"), d.order)
+	st.POST("/orders/:id/paid", d.allow("orders", "write"), d.markOrderPaid)
+	st.POST("/orders/:id/fulfil", d.allow("fulfillments", "write"), d.fulfilOrder)
+	st.POST("/orders/:id/cancel", d.allow("orders", "write"), d.cancelOrder)
 }
 
 // secure says whether cookies must be HTTPS-only: when the fleet's base URL

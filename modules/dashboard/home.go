@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -103,7 +104,7 @@ func (d *Dashboard) home(c *gin.Context) {
 		slices.Reverse(os) // newest first
 		for _, o := range os {
 			r := recentOrder{Name: o.Name, Customer: o.Email, Status: o.FinancialStatus,
-				When: o.ProcessedAt.Format("2 Jan 15:04"), URL: page.StoreURL + "/orders/" + o.Token}
+				When: o.ProcessedAt.Format("2 Jan 15:04"), URL: fmt.Sprintf("/store/%s/orders/%d", m.Store.Slug, o.ID)}
 			if a := o.ShippingAddress; a != nil && a.Name() != "" {
 				r.Customer = a.Name()
 			}

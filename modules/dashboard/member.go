@@ -104,6 +104,7 @@ type menuItem struct {
 var menu = []menuItem{
 	{Label: "Home", Path: ""},
 	{Label: "Products", Path: "/products", Obj: "products"},
+	{Label: "Orders", Path: "/orders", Obj: "orders"},
 }
 
 // menuFor is the menu member m sees on the page at path.
