@@ -241,6 +241,7 @@ type Query struct {
 	Vendor      string
 	ProductType string
 	Title       string // contains, ignoring case
+	Search      string // the title or a variant's SKU contains it, ignoring case (the dashboard's search box)
 	CreatedMin  *time.Time
 	CreatedMax  *time.Time
 	UpdatedMin  *time.Time
@@ -437,6 +438,10 @@ func (q Query) where() (string, []any) {
 	}
 	if q.Title != "" {
 		add("p.title ILIKE ?", "%"+pg.LikeEscape(q.Title)+"%")
+	}
+	if q.Search != "" {
+		like := "%" + pg.LikeEscape(q.Search) + "%"
+		add("(p.title ILIKE ? OR EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.sku ILIKE ?))", like, like)
 	}
 	for _, c := range []struct {
 		op string

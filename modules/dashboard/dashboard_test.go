@@ -581,6 +581,14 @@ func TestProductsList(t *testing.T) {
 	if !strings.Contains(found.body, "Green Dragon") || strings.Contains(found.body, "Tea 0") {
 		t.Errorf("search for dragon should list Green Dragon only")
 	}
+	title, sku := "Sencha Box", "SEN-BOX-7"
+	if _, err := f.catalog.CreateProduct(context.Background(), st, catalog.ProductInput{Title: &title,
+		Variants: &[]catalog.VariantInput{{SKU: &sku}}}); err != nil {
+		t.Fatal(err)
+	}
+	if bySKU := b.get("/store/list-shop/products?q=box-7"); !strings.Contains(bySKU.body, "Sencha Box") || strings.Contains(bySKU.body, "Tea 0") {
+		t.Errorf("search for part of a SKU should list its product only")
+	}
 	drafts := b.get("/store/list-shop/products?status=draft")
 	if !strings.Contains(drafts.body, "Green Dragon") || strings.Contains(drafts.body, "Tea 0") {
 		t.Errorf("the draft filter should list Green Dragon only")

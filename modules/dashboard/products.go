@@ -48,7 +48,7 @@ func (d *Dashboard) products(c *gin.Context) {
 	m := memberOf(c)
 	ctx := c.Request.Context()
 	page := productsPage{Search: strings.TrimSpace(c.Query("q")), Status: c.Query("status"), Statuses: productStatuses}
-	q := catalog.Query{Limit: productsPerPage, Title: page.Search}
+	q := catalog.Query{Limit: productsPerPage, Search: page.Search}
 	if !contains(productStatuses, page.Status) {
 		page.Status = ""
 	} else {
