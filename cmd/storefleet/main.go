@@ -12,9 +12,16 @@ import (
 	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/safehttp"
 	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/modules/customers"
 	"github.com/storefleet/storefleet/modules/dashboard"
+	"github.com/storefleet/storefleet/modules/discounts"
+	"github.com/storefleet/storefleet/modules/inventory"
+	"github.com/storefleet/storefleet/modules/notifications"
 	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/shipping"
+	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/storefront"
+	"github.com/storefleet/storefleet/modules/webhooks"
 
 	"context"
 	"errors"
@@ -157,7 +164,10 @@ func (d *deps) billing() *billing.Service {
 func (d *deps) dashboard(themes *storefront.Themes) *dashboard.Dashboard {
 	return dashboard.New(dashboard.Config{
 		DB: d.db, Sessions: d.sessions, Limiter: ratelimit.New(d.rdb), CSRFKey: d.subkey("dashboard csrf"), URLs: d.cfg.urls,
-		Catalog: d.catalog(), Orders: orders.NewService(d.db), Themes: themes, Payments: d.billing(),
+		Catalog: d.catalog(), Inventory: inventory.NewService(d.db), Orders: orders.NewService(d.db),
+		Customers: customers.NewService(d.db), Discounts: discounts.NewService(d.db), Shipping: shipping.NewService(d.db),
+		Shop: shop.NewService(d.db, d.cfg.urls), Webhooks: webhooks.NewService(d.db), Notifications: notifications.NewService(d.db, d.cfg.urls),
+		Themes: themes, Pages: storefront.NewPages(d.db), Menus: storefront.NewMenus(d.db), Payments: d.billing(),
 		Stripe: d.cfg.StripeSecretKey != "", Log: d.log,
 	})
 }

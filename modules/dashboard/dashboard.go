@@ -29,8 +29,15 @@ import (
 	"github.com/storefleet/storefleet/internal/csrf"
 	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/modules/customers"
+	"github.com/storefleet/storefleet/modules/discounts"
+	"github.com/storefleet/storefleet/modules/inventory"
+	"github.com/storefleet/storefleet/modules/notifications"
 	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/shipping"
+	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/storefront"
+	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -40,12 +47,21 @@ type Config struct {
 	Sessions *auth.Sessions     // signs the access tokens (SESSION_TTL)
 	Limiter  *ratelimit.Limiter // login throttling, fleet-wide
 	// CSRFKey keys the forms' tokens; a key of its own, used for nothing else.
-	CSRFKey  []byte
-	URLs     tenant.URLs
-	Catalog  *catalog.Service
-	Orders   *orders.Service
-	Themes   *storefront.Themes
-	Payments *billing.Service
+	CSRFKey       []byte
+	URLs          tenant.URLs
+	Catalog       *catalog.Service
+	Inventory     *inventory.Service
+	Orders        *orders.Service
+	Customers     *customers.Service
+	Discounts     *discounts.Service
+	Shipping      *shipping.Service
+	Shop          *shop.Service
+	Webhooks      *webhooks.Service
+	Notifications *notifications.Service
+	Themes        *storefront.Themes
+	Pages         *storefront.Pages
+	Menus         *storefront.Menus
+	Payments      *billing.Service
 	// Stripe says the fleet has Stripe keys, so stores can connect Stripe.
 	Stripe bool
 	Log    *slog.Logger

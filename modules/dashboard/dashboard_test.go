@@ -1,6 +1,7 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -22,14 +24,22 @@ import (
 
 	"github.com/storefleet/storefleet/billing"
 	"github.com/storefleet/storefleet/internal/auth"
+	"github.com/storefleet/storefleet/internal/blob"
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/testenv"
 	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/modules/customers"
 	"github.com/storefleet/storefleet/modules/dashboard"
+	"github.com/storefleet/storefleet/modules/discounts"
+	"github.com/storefleet/storefleet/modules/inventory"
+	"github.com/storefleet/storefleet/modules/notifications"
 	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/shipping"
+	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/storefront"
+	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -59,10 +69,19 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	urls := tenant.URLs{Scheme: "http", Domain: "localhost", Port: "8080"}
-	cat := catalog.NewService(db, catalog.Files{URLs: urls})
+	bucket, err := blob.Open(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	cat := catalog.NewService(db, catalog.Files{Bucket: bucket, URLs: urls})
 	d := dashboard.New(dashboard.Config{
 		DB: db, Sessions: sessions, Limiter: ratelimit.New(rdb), CSRFKey: []byte("dashboard-test-csrf-key"), URLs: urls,
-		Catalog: cat, Orders: orders.NewService(db), Themes: storefront.NewThemes(db, storefront.Config{URLs: urls, CartKey: []byte("cart-key-for-tests-0123456789abcd")}, nil),
+		Catalog: cat, Inventory: inventory.NewService(db), Orders: orders.NewService(db),
+		Customers: customers.NewService(db), Discounts: discounts.NewService(db), Shipping: shipping.NewService(db),
+		Shop: shop.NewService(db, urls), Webhooks: webhooks.NewService(db), Notifications: notifications.NewService(db, urls),
+		Themes: storefront.NewThemes(db, storefront.Config{URLs: urls, CartKey: []byte("cart-key-for-tests-0123456789abcd")}, nil),
+		Pages:  storefront.NewPages(db), Menus: storefront.NewMenus(db),
 		Payments: billing.NewService(db, billing.Config{}, log), Log: log,
 	})
 	engine := gin.New()
@@ -194,6 +213,38 @@ func (b *browser) post(path string, form url.Values) answer {
 	b.f.t.Helper()
 	form.Set("csrf_token", b.token())
 	return b.do(http.MethodPost, path, form)
+}
+
+// upload sends a multipart form with the token of the last page: fields,
+// and one file in field file.
+func (b *browser) upload(path string, fields url.Values, file, name string, data []byte) answer {
+	b.f.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	fields.Set("csrf_token", b.token())
+	for k, vs := range fields {
+		for _, v := range vs {
+			w.WriteField(k, v)
+		}
+	}
+	fw, err := w.CreateFormFile(file, name)
+	if err != nil {
+		b.f.t.Fatal(err)
+	}
+	fw.Write(data)
+	w.Close()
+	req, err := http.NewRequest(http.MethodPost, b.f.srv.URL+path, &buf)
+	if err != nil {
+		b.f.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.f.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return answer{resp.StatusCode, resp.Header, string(out)}
 }
 
 // cookie is the value of the browser's cookie name.
