@@ -359,17 +359,22 @@ func (s *Service) Complete(ctx context.Context, t *tenant.Tenant, token string, 
 	return o, err
 }
 
-// Order returns the order with status-page token tok.
+// Order returns the order with status-page token tok, and its shipments
+// (fulfillments, cancelled ones included) for the shopper to follow.
 //
 // Errors: NotFound.
-func (s *Service) Order(ctx context.Context, t *tenant.Tenant, tok string) (orders.Order, error) {
+func (s *Service) Order(ctx context.Context, t *tenant.Tenant, tok string) (orders.Order, []orders.Fulfillment, error) {
 	var o orders.Order
+	var fs []orders.Fulfillment
 	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
 		var err error
-		o, err = orders.OrderByTokenIn(tx, tok)
+		if o, err = orders.OrderByTokenIn(tx, tok); err != nil {
+			return err
+		}
+		fs, err = orders.FulfillmentsIn(tx, o.ID)
 		return err
 	})
-	return o, err
+	return o, fs, err
 }
 
 func changed(notices ...string) error {

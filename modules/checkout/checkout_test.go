@@ -296,6 +296,28 @@ func TestCheckoutManualPayment(t *testing.T) {
 	if a := s.get(path); a.status != http.StatusSeeOther || a.location != first.location {
 		t.Errorf("GET the completed checkout = %d → %q, want 303 to its order", a.status, a.location)
 	}
+
+	// Shipped: the status page says so, with the tracking to follow.
+	var o orders.Order
+	err := f.db.ReadTx(context.Background(), st, func(tx *gorm.DB) error {
+		var err error
+		o, err = orders.OrderByCheckoutIn(tx, strings.TrimPrefix(path, "/checkouts/"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = orders.NewService(f.db).CreateFulfillment(context.Background(), st, orders.NewFulfillment{OrderID: o.ID,
+		Tracking: orders.Tracking{Company: "UPS", Numbers: []string{"1Z999AA10123456784"}, URLs: []string{"https://www.ups.com/track?tracknum=1Z999AA10123456784"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = s.get(first.location)
+	for _, want := range []string{"<dd>Shipped</dd>", "with UPS", `<a href="https://www.ups.com/track?tracknum=1Z999AA10123456784" rel="noopener noreferrer">1Z999AA10123456784</a>`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the shipped order's status page lacks %q\n%s", want, page.body)
+		}
+	}
 }
 
 // toPaymentFromCart is toPayment for a checkout already started.

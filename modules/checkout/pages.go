@@ -86,6 +86,7 @@ type pageData struct {
 	Provinces template.JS // provinces by country, for the form's script
 	Methods   []billing.Method
 	Order     orders.Order
+	Shipments []orders.Fulfillment // on the status page
 	Payment   *billing.Started
 	PayError  string
 }
@@ -307,12 +308,12 @@ func (s *Service) after(c *gin.Context, err error, step, next string, form url.V
 // yet paid shows Stripe's payment form.
 func (s *Service) status(c *gin.Context) {
 	ctx, t := c.Request.Context(), tenant.FromContext(c.Request.Context())
-	o, err := s.Order(ctx, t, c.Param("token"))
+	o, shipments, err := s.Order(ctx, t, c.Param("token"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	d := pageData{Order: o, Title: "Order " + o.Name}
+	d := pageData{Order: o, Shipments: shipments, Title: "Order " + o.Name}
 	if d.Shop, err = s.shop(ctx, t); err != nil {
 		s.fail(c, err)
 		return

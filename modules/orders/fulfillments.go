@@ -201,6 +201,12 @@ func (s *Service) Fulfillments(ctx context.Context, t *tenant.Tenant, orderID in
 	return fs, err
 }
 
+// FulfillmentsIn returns the fulfillments of order orderID, oldest first,
+// inside tx (the order status page shows them with their tracking).
+func FulfillmentsIn(tx *gorm.DB, orderID int64) ([]Fulfillment, error) {
+	return findFulfillments(tx, orderID)
+}
+
 // Fulfillment returns fulfillment id of store t's order orderID.
 //
 // Errors: NotFound (ErrOrderNotFound, ErrFulfillmentNotFound).
