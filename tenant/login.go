@@ -105,9 +105,17 @@ func issueRefreshIn(tx *gorm.DB, account AccountID, ttl time.Duration) (string, 
 	return token, expires, nil
 }
 
+// RefreshReuseGrace is how soon after its use a refresh token may be
+// presented again and still be honoured: two tabs (or a page's parallel
+// requests) whose access token ran out at the same moment race to renew
+// it, and the loser presents the token the winner just spent. Within the
+// grace it gets a session of its own; later, a spent token is a stolen copy.
+const RefreshReuseGrace = 10 * time.Second
+
 // UseRefresh spends refresh token and returns its account with the token
-// that replaces it, valid for ttl. A token used before is a stolen copy or
-// a replay: every session of its account is ended.
+// that replaces it, valid for ttl. A token used before (more than
+// RefreshReuseGrace ago) is a stolen copy or a replay: every session of its
+// account is ended.
 //
 // Errors: Unauthenticated (ErrRefreshRefused).
 func (d *DB) UseRefresh(ctx context.Context, token string, ttl time.Duration) (AccountID, string, time.Time, error) {
@@ -130,12 +138,14 @@ func (d *DB) UseRefresh(ctx context.Context, token string, ttl time.Duration) (A
 			return ErrRefreshRefused
 		}
 		account = AccountID(rows[0].AccountID)
-		if rows[0].UsedAt != nil {
+		switch used := rows[0].UsedAt; {
+		case used != nil && time.Since(*used) > RefreshReuseGrace:
 			reused = true
 			return nil
-		}
-		if err := tx.Exec(`UPDATE platform.refresh_tokens SET used_at = now() WHERE hash = decode(?, 'hex')`, refreshHash(token)).Error; err != nil {
-			return fmt.Errorf("spend refresh token: %w", err)
+		case used == nil:
+			if err := tx.Exec(`UPDATE platform.refresh_tokens SET used_at = now() WHERE hash = decode(?, 'hex')`, refreshHash(token)).Error; err != nil {
+				return fmt.Errorf("spend refresh token: %w", err)
+			}
 		}
 		var err error
 		next, expires, err = issueRefreshIn(tx, account, ttl)

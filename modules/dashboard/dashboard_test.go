@@ -49,6 +49,7 @@ const sessionKey = "dashboard-test-session-key-0123456789"
 type fixture struct {
 	t       *testing.T
 	db      *tenant.DB
+	dbURL   string
 	catalog *catalog.Service
 	srv     *httptest.Server
 	n       int
@@ -59,7 +60,8 @@ func newFixture(t *testing.T) *fixture {
 	gin.SetMode(gin.ReleaseMode)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rdb := testenv.Redis(t)
-	db, err := tenant.Open(context.Background(), testenv.Database(t), tenant.Config{Pool: pg.Pool{MaxConns: 8}}, rdb, log)
+	dbURL := testenv.Database(t)
+	db, err := tenant.Open(context.Background(), dbURL, tenant.Config{Pool: pg.Pool{MaxConns: 8}}, rdb, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func newFixture(t *testing.T) *fixture {
 		engine.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return &fixture{t: t, db: db, catalog: cat, srv: srv}
+	return &fixture{t: t, db: db, dbURL: dbURL, catalog: cat, srv: srv}
 }
 
 // unique makes names no other test (or run) uses: the login throttle's
@@ -425,8 +427,8 @@ func TestLoginThrottle(t *testing.T) {
 }
 
 // TestSessionExpiry: an expired access cookie is renewed from the refresh
-// cookie, which is spent; replaying the spent refresh cookie logs out and
-// ends every session of the account.
+// cookie, which is spent; replaying the spent refresh cookie (later than
+// RefreshReuseGrace) logs out and ends every session of the account.
 func TestSessionExpiry(t *testing.T) {
 	f := newFixture(t)
 	acct, _ := f.owner("expiry-shop")
@@ -452,7 +454,13 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	renewed := b.cookie("sf_refresh")
 
-	// A thief replays the spent refresh token.
+	// A thief replays the spent refresh token, later than a second tab
+	// racing to renew would.
+	age := fmt.Sprintf("UPDATE platform.refresh_tokens SET used_at = used_at - interval '%d seconds' WHERE used_at IS NOT NULL",
+		int(tenant.RefreshReuseGrace.Seconds())+1)
+	if _, err := testenv.SQL(t, f.dbURL).Exec(age); err != nil {
+		t.Fatal(err)
+	}
 	thief := f.browser()
 	thief.setCookie("sf_session", old)
 	thief.setCookie("sf_refresh", spent)
