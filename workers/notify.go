@@ -24,6 +24,9 @@ var notifyTopics = map[string]notifications.Kind{
 	orders.TopicRefundCreate:      notifications.RefundNotification,
 	orders.TopicCancelled:         notifications.OrderCancelled,
 	customers.TopicPasswordReset:  notifications.PasswordReset,
+	customers.TopicVerification:   notifications.AccountVerification,
+	customers.TopicInvite:         notifications.AccountInvite,
+	tenant.TopicStaffInvited:      notifications.StaffInvitation,
 }
 
 // cancelRefundNote is the note of the refund a cancellation makes
@@ -64,6 +67,9 @@ func (f *Fleet) renderNotification(ctx context.Context, p emailPayload, st *tena
 		HTML:      e.HTML,
 		MessageID: p.Event.ID.String() + "." + p.Kind + "@storefleet",
 	}
+	if d.Subject != "" { // an invitation sent with its own subject
+		msg.Subject = d.Subject
+	}
 	if sh.Email != "" {
 		msg.ReplyTo = mail.Address{Name: sh.Name, Email: sh.Email}
 	}
@@ -74,6 +80,12 @@ func (f *Fleet) renderNotification(ctx context.Context, p emailPayload, st *tena
 // goes to; a nil recipient means none is sent.
 func (f *Fleet) notificationData(ctx context.Context, kind notifications.Kind, ev tenant.Event, st *tenant.Tenant) (notifications.Data, *mail.Address, error) {
 	var d notifications.Data
+	if d, to, ok, err := f.customerAccountData(kind, ev, st); ok { // account_email.go
+		return d, to, err
+	}
+	if d, to, ok, err := staffInvitationData(kind, ev); ok { // staff_email.go
+		return d, to, err
+	}
 	if kind == notifications.PasswordReset {
 		var r customers.ResetEmail
 		if err := json.Unmarshal(ev.Payload, &r); err != nil {

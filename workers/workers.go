@@ -26,6 +26,7 @@ import (
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/mail"
 	"github.com/storefleet/storefleet/internal/safehttp"
+	"github.com/storefleet/storefleet/modules/catalog"
 	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 )
@@ -82,6 +83,9 @@ type Config struct {
 	// Backups tunes the nightly backup of every store (backups.go); no
 	// bucket, no nightly backups.
 	Backups BackupConfig
+	// Catalog runs the product imports merchants start in the dashboard,
+	// with pictures into its bucket; nil leaves them waiting.
+	Catalog *catalog.Service
 }
 
 func (c Config) withDefaults() Config {
@@ -181,6 +185,8 @@ func (f *Fleet) Handler() asynq.Handler {
 	mux.HandleFunc(TypeExpire, f.handleExpire)
 	mux.HandleFunc(TypeBackup, f.handleBackup)
 	mux.HandleFunc(TypeFulfillment, f.handleFulfillment)
+	mux.HandleFunc(TypeImport, f.handleImport)
+	mux.HandleFunc(TypeAccountEmail, f.handleAccountEmail)
 	return mux
 }
 
@@ -232,10 +238,12 @@ func (f *Fleet) Relay(ctx context.Context) {
 	}
 }
 
-// RelayOnce queues one batch of pending events from each shard, and says
-// how many it queued.
+// RelayOnce queues one batch of pending events from each shard, and one of
+// the platform's own emails to merchants, and says how many it queued.
 func (f *Fleet) RelayOnce(ctx context.Context) (int, error) {
-	return f.db.RelayEvents(ctx, 100, f.enqueueEvent)
+	n, err := f.db.RelayEvents(ctx, 100, f.enqueueEvent)
+	m, errMail := f.relayAccountEmails(ctx)
+	return n + m, errors.Join(err, errMail)
 }
 
 type eventPayload struct {
@@ -280,6 +288,9 @@ func (f *Fleet) handleEvent(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	if err := f.enqueueFulfillment(ctx, p.Event); err != nil {
+		return err
+	}
+	if err := f.enqueueImport(ctx, p.Event); err != nil {
 		return err
 	}
 	if p.Event.Topic == webhooks.TopicReplay {

@@ -126,10 +126,13 @@ type Rule struct {
 	Store   string `json:"store"`
 }
 
-// Change is what a committed transaction did to the assignments.
+// Change is what a committed transaction did to the assignments, or, with
+// Reload, to the permission rules (a store's custom role made or deleted,
+// rare enough that every process simply reloads the whole policy).
 type Change struct {
 	Added   []Rule `json:"added,omitempty"`
 	Removed []Rule `json:"removed,omitempty"`
+	Reload  bool   `json:"reload,omitempty"`
 }
 
 func toPolicies(rules []Rule) [][]string {
@@ -143,6 +146,9 @@ func toPolicies(rules []Rule) [][]string {
 // Apply makes a change to this process's policy. Applying it twice is
 // harmless.
 func (e *Enforcer) Apply(c Change) error {
+	if c.Reload {
+		return e.Reload()
+	}
 	if len(c.Removed) > 0 {
 		if _, err := e.e.SelfRemovePolicies("g", "g", toPolicies(c.Removed)); err != nil {
 			return fmt.Errorf("apply rbac change: %w", err)
@@ -161,7 +167,7 @@ func (e *Enforcer) Apply(c Change) error {
 // process. If the announcement fails, the others catch up at their next
 // periodic reload.
 func (e *Enforcer) Publish(ctx context.Context, c Change) error {
-	if len(c.Added)+len(c.Removed) == 0 {
+	if len(c.Added)+len(c.Removed) == 0 && !c.Reload {
 		return nil
 	}
 	if err := e.Apply(c); err != nil {

@@ -123,6 +123,18 @@ func TestChangesReachEveryProcess(t *testing.T) {
 	here.Publish(ctx, rbac.Change{Removed: removed})
 	waitFor(t, func() bool { ok, _ := other.Allowed(tok, store, "products", rbac.Read); return !ok }, "revocation to reach the other process")
 
+	// A new permission rule (a store's custom role) reaches the other
+	// process too, by a reload it is told to do.
+	custom := rbac.Role("custom:3:1")
+	if err := db.Exec(`INSERT INTO platform.casbin_rule (ptype, v0, v1, v2) VALUES ('p', ?, 'orders', 'read')`, custom).Error; err != nil {
+		t.Fatal(err)
+	}
+	assign(t, db, tok, custom, store)
+	if err := here.Publish(ctx, rbac.Change{Reload: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { ok, _ := other.Allowed(tok, store, "orders", rbac.Read); return ok }, "a new role's rule to reach the other process")
+
 	cancel()
 	select {
 	case <-done:

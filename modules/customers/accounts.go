@@ -65,7 +65,11 @@ func (s *Service) Register(ctx context.Context, t *tenant.Tenant, email, passwor
 			}
 			return err
 		}
-		return tx.Exec(`UPDATE customers SET password_hash = ? WHERE id = ?`, hash, c.ID).Error
+		if err := tx.Exec(`UPDATE customers SET password_hash = ? WHERE id = ?`, hash, c.ID).Error; err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		// Every sign-up is sent a link proving the email (verification.go).
+		return emitVerification(tx, c)
 	})
 	return c, err
 }

@@ -46,6 +46,7 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 	r.PUT("/customers/:file/addresses/:address", write, g.Handle(s.updateAddress))
 	r.DELETE("/customers/:file/addresses/:address", write, g.Handle(s.deleteAddress))
 	r.PUT("/customers/:file/addresses/:address/default.json", write, g.Handle(s.setDefaultAddress))
+	r.POST("/customers/:file/send_invite.json", write, g.Handle(s.sendInvite))
 }
 
 // --- JSON shapes -------------------------------------------------------------

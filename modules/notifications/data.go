@@ -36,6 +36,20 @@ type Data struct {
 	Fulfillment    *orders.Fulfillment
 	Refund         *orders.Refund
 	URL            string
+	// Subject, when set, replaces the template's subject (an invitation
+	// sent with its own); CustomMessage is the merchant's note in it.
+	Subject       string
+	CustomMessage string
+	// Invitation is the staff invitation an email is about (URL is its
+	// accept link).
+	Invitation *Invitation
+}
+
+// Invitation is a staff invitation as its email shows it.
+type Invitation struct {
+	Role      string // the role's name as the store shows it
+	InvitedBy string // the inviter's email
+	ExpiresAt time.Time
 }
 
 // vars are the Liquid objects of d, shaped and named as Shopify's
@@ -60,8 +74,14 @@ func (d Data) vars() map[string]any {
 		"name": strings.TrimSpace(c.FirstName + " " + c.LastName)}
 	if d.URL != "" {
 		customer["reset_password_url"] = d.URL
+		customer["account_activation_url"] = d.URL
+		customer["account_verification_url"] = d.URL
 	}
+	v["custom_message"] = d.CustomMessage
 	v["customer"] = customer
+	if i := d.Invitation; i != nil {
+		v["invitation"] = map[string]any{"url": d.URL, "role": i.Role, "invited_by": i.InvitedBy, "email": c.Email, "expires_at": i.ExpiresAt}
+	}
 	if d.Order == nil {
 		return v
 	}
@@ -225,6 +245,17 @@ func Sample(kind Kind, sh Shop) Data {
 	switch kind {
 	case PasswordReset:
 		d.URL = sh.URL + "/account/reset/1/" + strings.Repeat("0", 64)
+		return d
+	case StaffInvitation:
+		d.URL = "https://app.storefleet.example/invitations/1-" + strings.Repeat("0", 32)
+		d.Invitation = &Invitation{Role: "staff", InvitedBy: "owner@example.com", ExpiresAt: now.Add(7 * 24 * time.Hour)}
+		return d
+	case AccountVerification:
+		d.URL = sh.URL + "/account/verify/1/" + strings.Repeat("0", 64)
+		return d
+	case AccountInvite:
+		d.URL = sh.URL + "/account/activate/1/" + strings.Repeat("0", 64)
+		d.CustomMessage = "We set up an account for you: your orders, in one place."
 		return d
 	}
 	d.Order, d.OrderStatusURL = o, fmt.Sprintf("%s/orders/%s", sh.URL, o.Token)

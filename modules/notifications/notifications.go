@@ -30,8 +30,9 @@ import (
 // Kind names one notification email.
 type Kind string
 
-// The kinds a store sends. Staff invitations and account verification are
-// not here: they are the platform's email to merchants and the dashboard's.
+// The kinds a store sends. Staff invitations and merchant account
+// verification are not here: they are the platform's email to merchants
+// and the dashboard's.
 const (
 	OrderConfirmation    Kind = "order_confirmation"    // orders/create, storefront orders
 	ShippingConfirmation Kind = "shipping_confirmation" // fulfillments/create with notify_customer
@@ -39,6 +40,19 @@ const (
 	OrderCancelled       Kind = "order_cancelled"       // orders/cancelled, storefront orders
 	PasswordReset        Kind = "password_reset"        // customers/password_reset
 )
+
+// The customer account kinds: the store's own email to its customers, so
+// the merchant edits them (the merchant's own account email is the
+// platform's, not here).
+const (
+	AccountVerification Kind = "customer_account_verification" // customers/verification: every sign-up
+	AccountInvite       Kind = "customer_account_invite"       // customers/invite: the merchant's send_invite
+)
+
+// StaffInvitation is the store's email inviting someone to its staff
+// (staff/invited): branded and edited like the others, since it speaks in
+// the store's name.
+const StaffInvitation Kind = "staff_invitation"
 
 // kindInfo says what a kind is for, for the merchant choosing one to edit.
 type kindInfo struct {
@@ -54,6 +68,9 @@ var kinds = []kindInfo{
 	{RefundNotification, "Refund", "Sent to the customer when money is refunded on their storefront order."},
 	{OrderCancelled, "Order cancelled", "Sent to the customer when their storefront order is cancelled."},
 	{PasswordReset, "Customer account password reset", "Sent to a customer who asked to reset their account password; holds the reset link."},
+	{AccountVerification, "Customer account verification", "Sent to a customer when they create an account; holds the link that confirms their email."},
+	{AccountInvite, "Customer account invite", "Sent to a customer the store invites to create an account; holds the link where they choose a password."},
+	{StaffInvitation, "Staff invitation", "Sent to a person invited to join the store's staff; holds the link where they accept, good for 7 days."},
 }
 
 // Kinds lists every kind, in the order the API lists them.
@@ -84,7 +101,7 @@ func infoOf(k Kind) (kindInfo, bool) {
 }
 
 // ErrKindNotFound is returned for a notification kind that does not exist.
-var ErrKindNotFound = errs.E(errs.NotFound, "notification not found; kinds are order_confirmation, shipping_confirmation, refund, order_cancelled, password_reset")
+var ErrKindNotFound = errs.E(errs.NotFound, "notification not found; kinds are order_confirmation, shipping_confirmation, refund, order_cancelled, password_reset, customer_account_verification, customer_account_invite")
 
 // Template is a kind's effective template in a store: the store's own when
 // Customized, else the default.

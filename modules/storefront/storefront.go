@@ -76,6 +76,7 @@ func (h *Handler) Routes(r gin.IRouter) {
 	r.GET("/cart/change", h.cartWrite) // remove links: /cart/change?line=1&quantity=0
 	r.GET("/cart/clear", h.cartWrite)
 	h.accountRoutes(r)
+	h.activationRoutes(r)
 	r.GET("/robots.txt", h.robots)
 	r.GET("/favicon.ico", h.favicon)
 	r.GET("/sitemap.xml", h.sitemap)
