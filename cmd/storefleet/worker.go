@@ -43,5 +43,6 @@ func (d *deps) fleet() (*workers.Fleet, error) {
 		Billing:           d.billing(),
 		CardPaymentWindow: d.cfg.CardPaymentWindow,
 		Backups:           workers.BackupConfig{Bucket: d.bucket, Keep: d.backupRetention(), Window: d.cfg.BackupWindow, Concurrency: d.cfg.BackupConcurrency},
+		Catalog:           d.catalog(),
 	}, d.log), nil
 }

@@ -283,8 +283,17 @@ func (b *Browser) WaitText(sel, want string) {
 		jsString(sel), jsString(want))
 	ctx, cancel := context.WithTimeout(b.ctx, b.Timeout)
 	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](expr,
-		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0)))
+	var err error
+	for {
+		_, err = chromedp.Run(ctx, chromedp.Poll[bool](expr,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0)))
+		// A page that navigates (a form posted a moment ago) ends the poll
+		// in the old document: poll again in the new one.
+		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "navigated or closed") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if err != nil {
 		got, _ := b.quick(chromedp.Evaluate[string](fmt.Sprintf(
 			`(() => { const el = document.querySelector(%s); return el ? el.innerText : "(no such element)"; })()`, jsString(sel))))
@@ -299,11 +308,12 @@ func (b *Browser) URL() string {
 }
 
 // Eval runs the JavaScript expression in the page and decodes its value, as
-// JSON, into out (a pointer), or drops it when out is nil.
+// JSON, into out (a pointer), or drops it when out is nil. A promise is
+// awaited, so a script can fetch.
 func (b *Browser) Eval(expr string, out any) {
 	b.t.Helper()
 	step := fmt.Sprintf("evaluate %s", expr)
-	raw := run(b, step, chromedp.Evaluate[[]byte](expr))
+	raw := run(b, step, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
 	if out == nil {
 		return
 	}

@@ -401,6 +401,25 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
+// TestFormTooLarge: a form over its size limit is refused with 413 and a
+// message saying so, not read, and changes nothing.
+func TestFormTooLarge(t *testing.T) {
+	f := newFixture(t)
+	acct, st := f.owner("big-form-shop")
+	p := f.product(st, "Oolong")
+	b := f.browser()
+	b.mustLogin(acct.Email)
+	b.get("/store/big-form-shop/products")
+	path := fmt.Sprintf("/store/big-form-shop/products/%d/status", p.ID)
+	r := b.post(path, url.Values{"status": {"archived"}, "padding": {strings.Repeat("x", 2<<20)}})
+	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "larger than the 1 MB") {
+		t.Errorf("POST a 2 MB form = %d, want 413 naming the limit\n%.400s", r.status, r.body)
+	}
+	if got, _ := f.catalog.Product(context.Background(), st, p.ID); got.Status != p.Status {
+		t.Errorf("after a refused post, the product is %s, want %s", got.Status, p.Status)
+	}
+}
+
 // TestLoginThrottle: the sixth attempt in a minute for one email is
 // refused with 429 and Retry-After, even with the right password.
 func TestLoginThrottle(t *testing.T) {

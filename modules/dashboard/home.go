@@ -27,7 +27,7 @@ type step struct {
 	Title string
 	Text  string
 	Done  bool
-	Link  string // where to do it; "" until that screen exists
+	Link  string // where to do it; "" when the role may not open it
 	Label string
 }
 
@@ -127,8 +127,19 @@ func (d *Dashboard) checklist(c *gin.Context, m Member) ([]step, error) {
 	if err != nil {
 		return nil, err
 	}
-	products := step{Title: "Add a product", Done: n > 0, Link: base + "/products", Label: "Go to products",
+	// link is path when the member's role may open it, else no link.
+	link := func(obj, path string) (string, error) {
+		ok, err := d.Allowed(m, obj, "read")
+		if !ok || err != nil {
+			return "", err
+		}
+		return base + path, nil
+	}
+	products := step{Title: "Add a product", Done: n > 0, Label: "Add a product",
 		Text: "Give shoppers something to buy: a title, a price, a photo."}
+	if products.Link, err = link("products", "/products/new"); err != nil {
+		return nil, err
+	}
 	if n > 0 {
 		products.Text = "Your catalog has products."
 	}
@@ -137,8 +148,11 @@ func (d *Dashboard) checklist(c *gin.Context, m Member) ([]step, error) {
 	if err != nil {
 		return nil, err
 	}
-	theme := step{Title: "Choose a theme", Link: d.cfg.URLs.Store(m.Store.Slug), Label: "View your store",
+	theme := step{Title: "Choose a theme", Label: "Go to themes",
 		Text: "Your store uses the default theme. Pick another, or make it yours with your colours and logo."}
+	if theme.Link, err = link("themes", "/themes"); err != nil {
+		return nil, err
+	}
 	if len(ths) > 0 && (ths[0].Builtin != defaultTheme() || ths[0].Version > 1) {
 		theme.Done, theme.Text = true, "Your store has its own look: "+ths[0].Name+"."
 	}
@@ -147,7 +161,25 @@ func (d *Dashboard) checklist(c *gin.Context, m Member) ([]step, error) {
 	if err != nil {
 		return nil, err
 	}
-	payments := step{Title: "Set up payments", Text: "Choose how shoppers pay you: bank transfer, cash on delivery."}
+	zones, err := d.cfg.Shipping.Zones(ctx, m.Store)
+	if err != nil {
+		return nil, err
+	}
+	shipping := step{Title: "Set up shipping", Done: len(zones) > 0, Label: "Add a shipping zone",
+		Text: "Say where you ship and what it costs: shoppers cannot check out until you do."}
+	if shipping.Done {
+		shipping.Text = "You ship to " + zones[0].Name + "."
+		if len(zones) > 1 {
+			shipping.Text = fmt.Sprintf("You ship to %d zones.", len(zones))
+		}
+	}
+	if shipping.Link, err = link("shipping", "/settings/shipping"); err != nil {
+		return nil, err
+	}
+	payments := step{Title: "Set up payments", Label: "Go to payments", Text: "Choose how shoppers pay you: bank transfer, cash on delivery."}
+	if payments.Link, err = link("shop", "/settings/payments"); err != nil {
+		return nil, err
+	}
 	var manual []string
 	stripe := false
 	for _, pm := range methods {
@@ -162,9 +194,10 @@ func (d *Dashboard) checklist(c *gin.Context, m Member) ([]step, error) {
 		payments.Done = true
 		payments.Text = "Shoppers can pay by " + joinOr(manual) + "."
 	}
-	steps := []step{products, theme, payments}
+	steps := []step{products, theme, shipping, payments}
 	if d.cfg.Stripe {
-		s := step{Title: "Connect Stripe", Done: stripe, Text: "Take card payments: connect a Stripe account to receive payouts."}
+		s := step{Title: "Connect Stripe", Done: stripe, Link: payments.Link, Label: "Connect Stripe",
+			Text: "Take card payments: connect a Stripe account to receive payouts."}
 		if stripe {
 			s.Text = "Your store takes cards through Stripe."
 		}

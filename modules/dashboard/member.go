@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -83,11 +84,26 @@ func (d *Dashboard) allow(obj, act string) gin.HandlerFunc {
 			if act == rbac.Read {
 				verb = "see"
 			}
+			role, err := d.cfg.DB.RoleLabel(c.Request.Context(), m.Store, m.Role)
+			if err != nil {
+				role = string(m.Role)
+			}
 			d.fail(c, http.StatusForbidden, "Not allowed",
-				fmt.Sprintf("Your role in %s (%s) does not let you %s %s. Ask the store's owner if you need to.", m.Store.Name, m.Role, verb, obj))
+				fmt.Sprintf("Your role in %s (%s) does not let you %s %s. Ask the store's owner if you need to.", m.Store.Name, role, verb, obj))
 			return
 		}
 		c.Next()
+	}
+}
+
+// change lets a request through only if the member may write obj, as allow
+// does, and names the change for the audit log ("Marked an order as
+// paid"): every route that changes a store says what it does.
+func (d *Dashboard) change(obj, action string) gin.HandlerFunc {
+	allow := d.allow(obj, rbac.Write)
+	return func(c *gin.Context) {
+		c.Set(ctxAction, action)
+		allow(c)
 	}
 }
 
@@ -103,8 +119,16 @@ type menuItem struct {
 // screen adds its line here), and only those the role may see are shown.
 var menu = []menuItem{
 	{Label: "Home", Path: ""},
-	{Label: "Products", Path: "/products", Obj: "products"},
 	{Label: "Orders", Path: "/orders", Obj: "orders"},
+	{Label: "Products", Path: "/products", Obj: "products"},
+	{Label: "Customers", Path: "/customers", Obj: "customers"},
+	{Label: "Discounts", Path: "/discounts", Obj: "discounts"},
+	{Label: "Online store", Path: "/themes", Obj: "themes"},
+	{Label: "Pages", Path: "/pages", Obj: "content"},
+	{Label: "Navigation", Path: "/menus", Obj: "content"},
+	{Label: "Apps and API", Path: "/apps", Obj: appsObj},
+	{Label: "Staff", Path: "/staff", Obj: "staff"},
+	{Label: "Settings", Path: "/settings", Obj: "shop"},
 }
 
 // menuFor is the menu member m sees on the page at path.
@@ -120,8 +144,10 @@ func (d *Dashboard) menuFor(m Member, path string) ([]menuItem, error) {
 				continue
 			}
 		}
+		home := it.Path == ""
 		it.Path = "/store/" + m.Store.Slug + it.Path
-		it.Current = path == it.Path
+		// A screen's own pages (an order, a setting) keep its entry lit.
+		it.Current = path == it.Path || (!home && strings.HasPrefix(path, it.Path+"/"))
 		out = append(out, it)
 	}
 	return out, nil

@@ -144,6 +144,9 @@ type orderLine struct {
 	Price, Total        string
 	Fulfilled, Refunded int64
 	Restocked           int64
+	ID                  int64
+	Refundable          int64  // units not yet refunded
+	RefundQty           string // the refund form's quantity, kept after an error
 }
 
 // orderEvent is an entry of an order's timeline.
@@ -173,6 +176,15 @@ type orderPage struct {
 	TrackingNumber, TrackingCompany string // the fulfil form's values, kept after an error
 	TrackingURL, Reason             string
 	Restock                         bool
+	// The refund form: shown when the role may change orders and the
+	// order's payments have money left to give back.
+	CanRefund                    bool
+	RefundMax, ShippingLeft      string // what is left to refund in all, and of the shipping
+	RefundQty                    map[int64]string
+	RefundShipping, RefundAmount string
+	RefundNote                   string
+	RefundRestock                bool
+	RefundComputed               string // the amount the calculate button worked out
 }
 
 // orderDone are the messages shown after an action, by ?done=.
@@ -241,7 +253,8 @@ func (d *Dashboard) showOrder(c *gin.Context, status int, id int64, form orderPa
 	for _, l := range o.Lines {
 		page.Lines = append(page.Lines, orderLine{Title: l.Title, Variant: l.VariantTitle, SKU: l.SKU, Quantity: l.Quantity,
 			Left: l.FulfillableQuantity, Price: fm(l.Price), Total: fm(l.Price * money.Amount(l.Quantity)),
-			Fulfilled: l.FulfilledQuantity, Refunded: l.RefundedQuantity, Restocked: l.RestockedQuantity})
+			Fulfilled: l.FulfilledQuantity, Refunded: l.RefundedQuantity, Restocked: l.RestockedQuantity,
+			ID: l.ID, Refundable: l.Quantity - l.RefundedQuantity, RefundQty: form.RefundQty[l.ID]})
 		left = left || l.FulfillableQuantity > 0
 	}
 	for _, e := range slices.Backward(events) {
@@ -258,6 +271,21 @@ func (d *Dashboard) showOrder(c *gin.Context, status int, id int64, form orderPa
 	page.CanCancel = canWrite && open
 	if msg, ok := orderDone[c.Query("done")]; ok && actionErr == nil {
 		page.Flash = fmt.Sprintf(msg, o.Name)
+	}
+	if canWrite {
+		// What is left to give back, by refunds/calculate.json's rules.
+		calc, err := d.cfg.Orders.CalculateRefund(ctx, m.Store, orders.NewRefund{OrderID: id, FullShipping: true})
+		if err != nil {
+			d.failErr(c, err)
+			return
+		}
+		page.CanRefund = calc.MaxRefunding > 0
+		page.RefundMax, page.ShippingLeft = fm(calc.MaxRefunding), fm(calc.Shipping)
+	}
+	if rid, err := strconv.ParseInt(c.Query("refund"), 10, 64); err == nil && c.Query("done") == "refunded" && actionErr == nil {
+		if r, err := d.cfg.Orders.Refund(ctx, m.Store, id, rid); err == nil {
+			page.Flash = "Refunded " + fm(refundedAmount(r)) + "."
+		}
 	}
 	if actionErr != nil {
 		page.Error = errs.MessageOf(actionErr)
@@ -331,4 +359,133 @@ func (d *Dashboard) cancelOrder(c *gin.Context) {
 	form := orderPage{Reason: c.PostForm("reason"), Restock: c.PostForm("restock") != ""}
 	_, err := d.cfg.Orders.CancelOrder(c.Request.Context(), m.Store, id, orders.CancelRequest{Reason: form.Reason, Restock: form.Restock, Actor: m.actor()})
 	d.actionDone(c, id, "cancelled", form, err)
+}
+
+// refundedAmount is the money refund r gives back.
+func refundedAmount(r orders.Refund) money.Amount {
+	var sum money.Amount
+	for _, t := range r.Transactions {
+		if t.Kind == orders.KindRefund {
+			sum += t.Amount
+		}
+	}
+	return sum
+}
+
+// refundNoteMax is the longest refund note, as refunds.json takes it.
+const refundNoteMax = 5000
+
+// refundForm reads the refund form of order o: the quantity of each line
+// to refund (put back in stock when restock is ticked: returned if the
+// line was shipped, cancelled otherwise), the shipping to refund, the note,
+// and the amount, if the merchant wrote one.
+//
+// Errors: Invalid, saying which field is wrong and how.
+func refundForm(c *gin.Context, o orders.Order, cur money.Currency) (orders.NewRefund, orderPage, *money.Amount, error) {
+	form := orderPage{RefundQty: map[int64]string{}, RefundShipping: strings.TrimSpace(c.PostForm("shipping")),
+		RefundAmount: strings.TrimSpace(c.PostForm("amount")), RefundNote: strings.TrimSpace(c.PostForm("note")),
+		RefundRestock: c.PostForm("restock") != ""}
+	in := orders.NewRefund{OrderID: o.ID, Note: form.RefundNote, Actor: memberOf(c).actor()}
+	var problems []string
+	for _, l := range o.Lines {
+		v := strings.TrimSpace(c.PostForm(fmt.Sprintf("qty_%d", l.ID)))
+		form.RefundQty[l.ID] = v
+		if v == "" || v == "0" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			problems = append(problems, fmt.Sprintf("The quantity of %s to refund must be a whole number from 0 to %d.", l.Title, l.Quantity-l.RefundedQuantity))
+			continue
+		}
+		rt := orders.RestockNone
+		if form.RefundRestock {
+			rt = orders.RestockCancel
+			if l.FulfilledQuantity > 0 {
+				rt = orders.RestockReturn
+			}
+		}
+		in.Lines = append(in.Lines, orders.RefundLineInput{LineItemID: l.ID, Quantity: n, RestockType: rt})
+	}
+	if form.RefundShipping != "" {
+		a, err := cur.Parse(form.RefundShipping)
+		if err != nil {
+			problems = append(problems, "The shipping to refund "+errs.MessageOf(err)+".")
+		}
+		in.ShippingAmount = a
+	}
+	var amount *money.Amount
+	if form.RefundAmount != "" {
+		a, err := cur.Parse(form.RefundAmount)
+		if err != nil {
+			problems = append(problems, "The amount to refund "+errs.MessageOf(err)+".")
+		}
+		amount = &a
+	}
+	if len(form.RefundNote) > refundNoteMax {
+		problems = append(problems, fmt.Sprintf("The reason is too long (at most %d characters).", refundNoteMax))
+	}
+	if len(problems) == 0 && len(in.Lines) == 0 && in.ShippingAmount == 0 && (amount == nil || *amount == 0) {
+		problems = append(problems, "Nothing to refund: choose the items or the shipping to refund, or write an amount.")
+	}
+	if len(problems) > 0 {
+		return in, form, amount, errs.E(errs.Invalid, "%s", strings.Join(problems, " "))
+	}
+	return in, form, amount, nil
+}
+
+// refundOrder refunds part or all of an order, as POST refunds.json does:
+// the lines and shipping the form names, restocked when asked, and the
+// amount written, or when none is, the amount refunds/calculate.json works
+// out for them. The calculate button only shows that amount, in the form.
+func (d *Dashboard) refundOrder(c *gin.Context) {
+	m := memberOf(c)
+	ctx := c.Request.Context()
+	id, ok := orderID(c)
+	if !ok {
+		d.notFound(c)
+		return
+	}
+	o, err := d.cfg.Orders.Order(ctx, m.Store, id)
+	if err != nil {
+		d.failErr(c, err)
+		return
+	}
+	cur, err := money.ParseCurrency(o.Currency)
+	if err != nil {
+		d.failErr(c, err)
+		return
+	}
+	in, form, amount, err := refundForm(c, o, cur)
+	if err != nil {
+		d.actionDone(c, id, "", form, err)
+		return
+	}
+	calculate := c.PostForm("action") == "calculate"
+	if calculate || amount == nil {
+		calc, err := d.cfg.Orders.CalculateRefund(ctx, m.Store, in)
+		if err != nil {
+			d.actionDone(c, id, "", form, err)
+			return
+		}
+		var a money.Amount
+		if len(calc.Suggested) > 0 {
+			a = calc.Suggested[0].Amount
+		}
+		amount = &a
+		if calculate {
+			form.RefundAmount, form.RefundComputed = cur.Format(a), formatMoney(o.Currency, a)
+			d.showOrder(c, http.StatusOK, id, form, nil)
+			return
+		}
+	}
+	if *amount > 0 {
+		in.Transactions = []orders.RefundTransactionInput{{Amount: *amount}}
+	}
+	r, err := d.cfg.Orders.CreateRefund(ctx, m.Store, in)
+	if err != nil {
+		d.actionDone(c, id, "", form, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/store/%s/orders/%d?done=refunded&refund=%d", m.Store.Slug, id, r.ID))
 }

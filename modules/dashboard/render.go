@@ -112,11 +112,13 @@ type view struct {
 	Field   string // the CSRF token's form field
 	Account tenant.AccountID
 	Email   string
-	Stores  []tenant.Member // the switcher
-	Member  *Member         // on a store page
-	Menu    []menuItem
-	Path    string
-	Data    any
+	// Unverified: the account's email is not verified yet (a banner asks).
+	Unverified bool
+	Stores     []tenant.Member // the switcher
+	Member     *Member         // on a store page
+	Menu       []menuItem
+	Path       string
+	Data       any
 }
 
 // render writes page with data, inside the layout, with status.
@@ -157,6 +159,11 @@ func (d *Dashboard) view(c *gin.Context, title string, data any) (view, error) {
 		return v, err
 	}
 	v.Email = acct.Email
+	verified, err := d.cfg.DB.EmailVerified(ctx, v.Account)
+	if err != nil {
+		return v, err
+	}
+	v.Unverified = !verified
 	if v.Stores, err = d.cfg.DB.StoresOf(ctx, v.Account); err != nil {
 		return v, err
 	}

@@ -65,6 +65,7 @@ func (d *Dashboard) signup(c *gin.Context) {
 		}
 		return
 	}
+	d.startVerification(c, acct.ID) // password.go
 	if err := d.beginSession(c, acct.ID); err != nil {
 		d.failErr(c, err)
 		return
