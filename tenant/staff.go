@@ -452,6 +452,12 @@ func (d *DB) accept(ctx context.Context, t *Tenant, token string, who func(tx *g
 		if acct, err = who(tx); err != nil {
 			return err
 		}
+		// The invitation's link reached this address: it is the account's.
+		if strings.EqualFold(acct.Email, inv.Email) {
+			if err := markVerified(tx, acct.ID); err != nil {
+				return err
+			}
+		}
 		if label, err = roleLabelIn(tx, t, inv.Role); err != nil {
 			return err
 		}

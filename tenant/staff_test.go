@@ -110,6 +110,9 @@ func TestStaffInvitation(t *testing.T) {
 	if role, err := d.RoleIn(ctx, acct.ID, st); err != nil || role != RoleViewer {
 		t.Errorf("RoleIn(vic) = %s, %v; want viewer", role, err)
 	}
+	if ok, err := d.EmailVerified(ctx, acct.ID); err != nil || !ok {
+		t.Errorf("EmailVerified(vic) = %v, %v; want true: the invitation's link reached the address", ok, err)
+	}
 	if !staffAllowed(t, d, acct.ID, st, "orders", "read") || staffAllowed(t, d, acct.ID, st, "orders", "write") {
 		t.Errorf("vic's access is not a viewer's")
 	}
