@@ -13,7 +13,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/storefleet/storefleet/internal/errs"
-	"github.com/storefleet/storefleet/internal/pg"
 	"github.com/storefleet/storefleet/internal/rbac"
 	"github.com/storefleet/storefleet/modules/apps"
 	"github.com/storefleet/storefleet/modules/catalog"
@@ -176,6 +175,28 @@ func checkLinkURL(u string) string {
 	return ""
 }
 
+// toInput hands the request to the service, which validates it.
+func (r menuRequest) toInput() MenuInput {
+	in := MenuInput{Title: r.Title, Handle: r.Handle}
+	if r.Links != nil {
+		links := make([]MenuLinkInput, len(*r.Links))
+		for i, l := range *r.Links {
+			links[i] = MenuLinkInput{Title: l.Title, URL: l.URL, Position: l.Position}
+		}
+		in.Links = &links
+	}
+	return in
+}
+
+// toMenuJSON is the menu as menus.json shows it; links is [] for none.
+func toMenuJSON(m Menu) menuJSON {
+	out := menuJSON{ID: m.ID, Handle: m.Handle, Title: m.Title, Links: make([]menuLinkJSON, len(m.Links))}
+	for i, l := range m.Links {
+		out.Links[i] = menuLinkJSON{Title: l.Title, URL: l.URL, Position: l.Position}
+	}
+	return out
+}
+
 var errMenuHandleTaken = &errs.Error{Kind: errs.Invalid, Message: "handle has already been taken",
 	Fields: map[string][]string{"handle": {"has already been taken"}}}
 
@@ -301,15 +322,11 @@ func (s *Menus) get(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var m menuJSON
-	err = s.db.ReadTx(c.Request.Context(), apps.PrincipalOf(c).Store, func(tx *gorm.DB) error {
-		m, err = findMenu(tx, id)
-		return err
-	})
+	m, err := s.Menu(c.Request.Context(), apps.PrincipalOf(c).Store, id)
 	if err != nil {
 		return err
 	}
-	return s.write(c, http.StatusOK, true, []menuJSON{m})
+	return s.write(c, http.StatusOK, true, []menuJSON{toMenuJSON(m)})
 }
 
 func (s *Menus) create(c *gin.Context) error {
@@ -317,38 +334,11 @@ func (s *Menus) create(c *gin.Context) error {
 	if err := apps.DecodeEnvelope(c, "menu", &req); err != nil {
 		return err
 	}
-	if err := req.validate(true); err != nil {
-		return err
-	}
-	handle := catalog.Handleize(*req.Title)
-	if req.Handle != nil && *req.Handle != "" {
-		handle = *req.Handle
-	}
-	if handle == "" {
-		return &errs.Error{Kind: errs.Invalid, Message: "handle can't be blank", Fields: map[string][]string{"handle": {"can't be derived from the title; give one"}}}
-	}
-	var m menuJSON
-	err := s.db.Tx(c.Request.Context(), apps.PrincipalOf(c).Store, func(tx *gorm.DB) error {
-		var id int64
-		if err := tx.Raw(`INSERT INTO menus (handle, title) VALUES (?, ?) RETURNING id`, handle, *req.Title).Scan(&id).Error; err != nil {
-			return err
-		}
-		if req.Links != nil {
-			if err := insertMenuLinks(tx, id, *req.Links); err != nil {
-				return err
-			}
-		}
-		var err error
-		m, err = findMenu(tx, id)
-		return err
-	})
-	if pg.Code(err) == pg.UniqueViolation {
-		return errMenuHandleTaken
-	}
+	m, err := s.CreateMenu(c.Request.Context(), apps.PrincipalOf(c).Store, req.toInput())
 	if err != nil {
-		return fmt.Errorf("insert menu: %w", err)
+		return err
 	}
-	return s.write(c, http.StatusCreated, true, []menuJSON{m})
+	return s.write(c, http.StatusCreated, true, []menuJSON{toMenuJSON(m)})
 }
 
 func (s *Menus) update(c *gin.Context) error {
@@ -360,44 +350,11 @@ func (s *Menus) update(c *gin.Context) error {
 	if err := apps.DecodeEnvelope(c, "menu", &req); err != nil {
 		return err
 	}
-	if err := req.validate(false); err != nil {
-		return err
-	}
-	set, args := []string{"id = id"}, []any{}
-	if req.Title != nil {
-		set, args = append(set, "title = ?"), append(args, *req.Title)
-	}
-	if req.Handle != nil && *req.Handle != "" {
-		set, args = append(set, "handle = ?"), append(args, *req.Handle)
-	}
-	var m menuJSON
-	err = s.db.Tx(c.Request.Context(), apps.PrincipalOf(c).Store, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE menus SET `+strings.Join(set, ", ")+` WHERE id = ?`, append(args, id)...)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrMenuNotFound
-		}
-		if req.Links != nil {
-			if err := tx.Exec(`DELETE FROM menu_links WHERE menu_id = ?`, id).Error; err != nil {
-				return fmt.Errorf("delete menu links: %w", err)
-			}
-			if err := insertMenuLinks(tx, id, *req.Links); err != nil {
-				return err
-			}
-		}
-		var err error
-		m, err = findMenu(tx, id)
-		return err
-	})
-	if pg.Code(err) == pg.UniqueViolation {
-		return errMenuHandleTaken
-	}
+	m, err := s.UpdateMenu(c.Request.Context(), apps.PrincipalOf(c).Store, id, req.toInput())
 	if err != nil {
-		return fmt.Errorf("update menu: %w", err)
+		return err
 	}
-	return s.write(c, http.StatusOK, true, []menuJSON{m})
+	return s.write(c, http.StatusOK, true, []menuJSON{toMenuJSON(m)})
 }
 
 func (s *Menus) delete(c *gin.Context) error {
@@ -405,17 +362,8 @@ func (s *Menus) delete(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var n int64
-	err = s.db.Tx(c.Request.Context(), apps.PrincipalOf(c).Store, func(tx *gorm.DB) error {
-		res := tx.Exec(`DELETE FROM menus WHERE id = ?`, id)
-		n = res.RowsAffected
-		return res.Error
-	})
-	if err != nil {
-		return fmt.Errorf("delete menu: %w", err)
-	}
-	if n == 0 {
-		return ErrMenuNotFound
+	if err := s.DeleteMenu(c.Request.Context(), apps.PrincipalOf(c).Store, id); err != nil {
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{})
 	return nil

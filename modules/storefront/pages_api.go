@@ -72,9 +72,9 @@ type pageRow struct {
 
 const pageColumns = `id, title, handle, body_html, published_at, created_at, updated_at`
 
-func toPageJSON(t *tenant.Tenant, r pageRow) pageJSON {
-	return pageJSON{ID: r.ID, Title: r.Title, ShopID: int64(t.ID), Handle: r.Handle, BodyHTML: r.BodyHTML, Author: "Shop",
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, PublishedAt: r.PublishedAt, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/OnlineStorePage/%d", r.ID)}
+func toPageJSON(t *tenant.Tenant, p Page) pageJSON {
+	return pageJSON{ID: p.ID, Title: p.Title, ShopID: int64(t.ID), Handle: p.Handle, BodyHTML: p.BodyHTML, Author: "Shop",
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, PublishedAt: p.PublishedAt, AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/OnlineStorePage/%d", p.ID)}
 }
 
 type pageRequest struct {
@@ -105,6 +105,11 @@ func (r *pageRequest) validate(creating bool) error {
 	return f.Err()
 }
 
+// toInput hands the request to the service, which validates it.
+func (r pageRequest) toInput() PageInput {
+	return PageInput{Title: r.Title, Handle: r.Handle, BodyHTML: r.BodyHTML, Published: r.Published}
+}
+
 var errPageHandleTaken = &errs.Error{Kind: errs.Invalid, Message: "handle has already been taken",
 	Fields: map[string][]string{"handle": {"has already been taken"}}}
 
@@ -117,12 +122,12 @@ func pageID(c *gin.Context) (int64, error) {
 	return id, nil
 }
 
-func (s *Pages) write(c *gin.Context, status int, key string, rows []pageRow) error {
+func (s *Pages) write(c *gin.Context, status int, key string, ps []Page) error {
 	t := apps.PrincipalOf(c).Store
 	fields := apps.SplitList(c.Query("fields"))
-	out := make([]any, len(rows))
-	for i, r := range rows {
-		out[i] = apps.KeepFields(toPageJSON(t, r), fields)
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		out[i] = apps.KeepFields(toPageJSON(t, p), fields)
 	}
 	if key == "page" {
 		c.JSON(status, gin.H{"page": out[0]})
@@ -130,20 +135,6 @@ func (s *Pages) write(c *gin.Context, status int, key string, rows []pageRow) er
 		c.JSON(status, gin.H{"pages": out})
 	}
 	return nil
-}
-
-func (s *Pages) find(c *gin.Context, id int64) (pageRow, error) {
-	var rows []pageRow
-	err := s.db.ReadTx(c.Request.Context(), apps.PrincipalOf(c).Store, func(tx *gorm.DB) error {
-		return tx.Raw(`SELECT `+pageColumns+` FROM pages WHERE id = ?`, id).Scan(&rows).Error
-	})
-	if err != nil {
-		return pageRow{}, fmt.Errorf("find page: %w", err)
-	}
-	if len(rows) == 0 {
-		return pageRow{}, ErrPageNotFound
-	}
-	return rows[0], nil
 }
 
 func (s *Pages) list(c *gin.Context) error {
@@ -175,7 +166,11 @@ func (s *Pages) list(c *gin.Context) error {
 	if err != nil {
 		return fmt.Errorf("list pages: %w", err)
 	}
-	return s.write(c, http.StatusOK, "pages", rows)
+	ps := make([]Page, len(rows))
+	for i, r := range rows {
+		ps[i] = r.toPage()
+	}
+	return s.write(c, http.StatusOK, "pages", ps)
 }
 
 func (s *Pages) count(c *gin.Context) error {
@@ -195,11 +190,11 @@ func (s *Pages) get(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.find(c, id)
+	p, err := s.Page(c.Request.Context(), apps.PrincipalOf(c).Store, id)
 	if err != nil {
 		return err
 	}
-	return s.write(c, http.StatusOK, "page", []pageRow{r})
+	return s.write(c, http.StatusOK, "page", []Page{p})
 }
 
 func (s *Pages) create(c *gin.Context) error {
@@ -207,37 +202,11 @@ func (s *Pages) create(c *gin.Context) error {
 	if err := apps.DecodeEnvelope(c, "page", &req); err != nil {
 		return err
 	}
-	if err := req.validate(true); err != nil {
+	p, err := s.CreatePage(c.Request.Context(), apps.PrincipalOf(c).Store, req.toInput())
+	if err != nil {
 		return err
 	}
-	handle := catalog.Handleize(*req.Title)
-	if req.Handle != nil && *req.Handle != "" {
-		handle = *req.Handle
-	}
-	if handle == "" {
-		return &errs.Error{Kind: errs.Invalid, Message: "handle can't be blank", Fields: map[string][]string{"handle": {"can't be derived from the title; give one"}}}
-	}
-	body := ""
-	if req.BodyHTML != nil {
-		body = *req.BodyHTML
-	}
-	var published *time.Time
-	if req.Published == nil || *req.Published {
-		now := time.Now().UTC()
-		published = &now
-	}
-	var rows []pageRow
-	err := s.db.Tx(c.Request.Context(), apps.PrincipalOf(c).Store, func(tx *gorm.DB) error {
-		return tx.Raw(`INSERT INTO pages (title, handle, body_html, published_at) VALUES (?, ?, ?, ?) RETURNING `+pageColumns,
-			*req.Title, handle, body, published).Scan(&rows).Error
-	})
-	if pg.Code(err) == pg.UniqueViolation {
-		return errPageHandleTaken
-	}
-	if err != nil {
-		return fmt.Errorf("insert page: %w", err)
-	}
-	return s.write(c, http.StatusCreated, "page", rows)
+	return s.write(c, http.StatusCreated, "page", []Page{p})
 }
 
 func (s *Pages) update(c *gin.Context) error {
@@ -249,40 +218,11 @@ func (s *Pages) update(c *gin.Context) error {
 	if err := apps.DecodeEnvelope(c, "page", &req); err != nil {
 		return err
 	}
-	if err := req.validate(false); err != nil {
+	p, err := s.UpdatePage(c.Request.Context(), apps.PrincipalOf(c).Store, id, req.toInput())
+	if err != nil {
 		return err
 	}
-	set, args := []string{"updated_at = now()"}, []any{}
-	if req.Title != nil {
-		set, args = append(set, "title = ?"), append(args, *req.Title)
-	}
-	if req.Handle != nil && *req.Handle != "" {
-		set, args = append(set, "handle = ?"), append(args, *req.Handle)
-	}
-	if req.BodyHTML != nil {
-		set, args = append(set, "body_html = ?"), append(args, *req.BodyHTML)
-	}
-	if req.Published != nil {
-		if *req.Published {
-			set = append(set, "published_at = coalesce(published_at, now())")
-		} else {
-			set = append(set, "published_at = NULL")
-		}
-	}
-	var rows []pageRow
-	err = s.db.Tx(c.Request.Context(), apps.PrincipalOf(c).Store, func(tx *gorm.DB) error {
-		return tx.Raw(`UPDATE pages SET `+strings.Join(set, ", ")+` WHERE id = ? RETURNING `+pageColumns, append(args, id)...).Scan(&rows).Error
-	})
-	if pg.Code(err) == pg.UniqueViolation {
-		return errPageHandleTaken
-	}
-	if err != nil {
-		return fmt.Errorf("update page: %w", err)
-	}
-	if len(rows) == 0 {
-		return ErrPageNotFound
-	}
-	return s.write(c, http.StatusOK, "page", rows)
+	return s.write(c, http.StatusOK, "page", []Page{p})
 }
 
 func (s *Pages) delete(c *gin.Context) error {
@@ -290,17 +230,8 @@ func (s *Pages) delete(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var n int64
-	err = s.db.Tx(c.Request.Context(), apps.PrincipalOf(c).Store, func(tx *gorm.DB) error {
-		res := tx.Exec(`DELETE FROM pages WHERE id = ?`, id)
-		n = res.RowsAffected
-		return res.Error
-	})
-	if err != nil {
-		return fmt.Errorf("delete page: %w", err)
-	}
-	if n == 0 {
-		return ErrPageNotFound
+	if err := s.DeletePage(c.Request.Context(), apps.PrincipalOf(c).Store, id); err != nil {
+		return err
 	}
 	c.JSON(http.StatusOK, gin.H{})
 	return nil
