@@ -78,7 +78,7 @@ type customerJSON struct {
 	UpdatedAt           time.Time     `json:"updated_at"`
 	FirstName           *string       `json:"first_name"`
 	LastName            *string       `json:"last_name"`
-	OrdersCount         int           `json:"orders_count"`
+	OrdersCount         int64         `json:"orders_count"`
 	State               string        `json:"state"`
 	TotalSpent          string        `json:"total_spent"`
 	LastOrderID         *int64        `json:"last_order_id"`
@@ -118,10 +118,15 @@ func toAddressJSON(a Address) addressJSON {
 func toCustomerJSON(c Customer, cur money.Currency) customerJSON {
 	out := customerJSON{
 		ID: c.ID, Email: orNull(c.Email), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		FirstName: orNull(c.FirstName), LastName: orNull(c.LastName), State: c.State, TotalSpent: cur.Format(0),
+		FirstName: orNull(c.FirstName), LastName: orNull(c.LastName), State: c.State, OrdersCount: c.OrdersCount,
+		TotalSpent: cur.Format(c.TotalSpent), LastOrderName: orNull(c.LastOrderName), VerifiedEmail: c.VerifiedEmail,
 		Note: orNull(c.Note), Tags: strings.Join(c.Tags, ", "), Currency: cur.Code, Phone: orNull(c.Phone),
 		Addresses: []addressJSON{}, AcceptsMarketing: c.AcceptsMarketing, TaxExemptions: []string{},
 		AdminGraphqlAPIID: fmt.Sprintf("gid://shopify/Customer/%d", c.ID),
+	}
+	if c.LastOrderID != 0 {
+		id := c.LastOrderID
+		out.LastOrderID = &id
 	}
 	for _, a := range c.Addresses {
 		out.Addresses = append(out.Addresses, toAddressJSON(a))
@@ -189,11 +194,16 @@ type customerRequest struct {
 	Tags             *apps.TagList     `json:"tags"`
 	AcceptsMarketing *bool             `json:"accepts_marketing"`
 	Addresses        *[]addressRequest `json:"addresses"`
+
+	Password             *string `json:"password"`
+	PasswordConfirmation *string `json:"password_confirmation"`
+	SendEmailInvite      bool    `json:"send_email_invite"`
 }
 
 func (r customerRequest) toCustomerInput() CustomerInput {
 	in := CustomerInput{Email: r.Email.ptr(), FirstName: r.FirstName.ptr(), LastName: r.LastName.ptr(),
-		Phone: r.Phone.ptr(), Note: r.Note.ptr(), AcceptsMarketing: r.AcceptsMarketing}
+		Phone: r.Phone.ptr(), Note: r.Note.ptr(), AcceptsMarketing: r.AcceptsMarketing,
+		Password: r.Password, PasswordConfirmation: r.PasswordConfirmation, SendEmailInvite: r.SendEmailInvite}
 	if r.Tags != nil {
 		tags := []string(*r.Tags)
 		in.Tags = &tags

@@ -7,6 +7,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/errs"
+	"github.com/storefleet/storefleet/internal/money"
 )
 
 // Customer account states, as Shopify has them. A customer starts disabled;
@@ -21,8 +22,9 @@ const (
 
 // Limits.
 const (
-	MaxTags = 250
-	maxText = 255
+	MaxTags     = 250
+	maxText     = 255
+	maxPassword = 1024
 )
 
 // Customer is a person who buys, or may buy, from a store.
@@ -36,9 +38,20 @@ type Customer struct {
 	Tags             []string
 	AcceptsMarketing bool
 	State            string
+	VerifiedEmail    bool // the customer followed a link sent to Email (verification.go)
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	Addresses        []Address // in id order
+
+	// What the customer has bought, read from the orders placed with their
+	// id whenever the customer is loaded (orders.CustomerTotalsIn):
+	// every order, cancelled ones included; what the orders not cancelled
+	// total less their refunds, in the store's currency; the newest order,
+	// or 0 and "" for none.
+	OrdersCount   int64
+	TotalSpent    money.Amount
+	LastOrderID   int64
+	LastOrderName string
 }
 
 // DefaultAddress is the customer's default address, or nil when the customer
@@ -112,6 +125,15 @@ type CustomerInput struct {
 	Tags             *[]string
 	AcceptsMarketing *bool
 	Addresses        *[]AddressInput
+
+	// Only on creation, as Shopify's POST customers.json takes them: a
+	// Password (with an optional PasswordConfirmation that must match)
+	// makes an enabled account that can log in, and sends the account
+	// verification email; SendEmailInvite instead sends the invitation
+	// whose link lets the customer choose a password. Either needs an email.
+	Password             *string
+	PasswordConfirmation *string
+	SendEmailInvite      bool
 }
 
 // checkLength trims *s and records a problem when it is too long.
@@ -167,7 +189,49 @@ func (in *CustomerInput) validate(creating bool) error {
 			}
 		}
 	}
+	in.checkAccount(f, creating)
 	return f.Err()
+}
+
+// checkAccount checks the account fields of an input: given only on
+// creation, a password of MinPasswordLength to maxPassword characters that
+// its confirmation (when given) repeats, not together with an invitation
+// (an account with a password is already enabled), and an email to log in
+// with or to send the invitation to.
+func (in *CustomerInput) checkAccount(f errs.Fields, creating bool) {
+	if in.Password == nil && in.PasswordConfirmation == nil && !in.SendEmailInvite {
+		return
+	}
+	if !creating {
+		if in.Password != nil || in.PasswordConfirmation != nil {
+			f.Add("password", "can only be set when the customer is created; the customer can reset it from the store's login page")
+		}
+		if in.SendEmailInvite {
+			f.Add("send_email_invite", "is only taken when the customer is created; use POST customers/{id}/send_invite.json")
+		}
+		return
+	}
+	switch {
+	case in.Password == nil && in.PasswordConfirmation == nil:
+	case in.Password == nil:
+		f.Add("password", "can't be blank when password_confirmation is given")
+	case utf8.RuneCountInString(*in.Password) < MinPasswordLength:
+		f.Add("password", "is too short (minimum is %d characters)", MinPasswordLength)
+	case len(*in.Password) > maxPassword:
+		f.Add("password", "is too long (maximum is %d bytes)", maxPassword)
+	case in.PasswordConfirmation != nil && *in.PasswordConfirmation != *in.Password:
+		f.Add("password_confirmation", "doesn't match Password")
+	}
+	if in.Password != nil && in.SendEmailInvite {
+		f.Add("send_email_invite", "cannot be combined with a password: the account is already enabled; leave out one of the two")
+	}
+	if in.Email == nil || *in.Email == "" {
+		if in.Password != nil {
+			f.Add("email", "can't be blank for a customer with a password (it is what they log in with)")
+		} else {
+			f.Add("email", "can't be blank when send_email_invite is true (the invitation is sent to it)")
+		}
+	}
 }
 
 // validate checks the fields an address input sets, trimming them and

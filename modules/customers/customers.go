@@ -11,6 +11,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/storefleet/storefleet/internal/auth"
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/pg"
@@ -50,17 +51,35 @@ func (s *Service) Currency(ctx context.Context, t *tenant.Tenant) (money.Currenc
 }
 
 // CreateCustomer adds a customer to store t, with the addresses in gives.
+// With a password the customer is an enabled account that can log in at
+// once, and is sent the account verification email; with SendEmailInvite
+// the customer is invited (as SendInvite does). Those emails are outbox
+// events of the same transaction: no customer, no email, and the reverse.
 //
 // Errors: Invalid (with per-field messages; an email that another customer
-// has, ignoring case; a customer with no name, phone or email).
+// has, ignoring case; a customer with no name, phone or email; a password
+// too short, or that its confirmation does not repeat; a password or an
+// invitation without an email, or both at once).
 func (s *Service) CreateCustomer(ctx context.Context, t *tenant.Tenant, in CustomerInput) (Customer, error) {
 	if err := in.validate(true); err != nil {
 		return Customer{}, err
+	}
+	var hash string
+	if in.Password != nil {
+		// Hashed before the transaction: argon2id takes long enough that it
+		// should not hold a connection.
+		var err error
+		if hash, err = auth.HashPassword(*in.Password); err != nil {
+			return Customer{}, fmt.Errorf("hash customer password: %w", err)
+		}
 	}
 	var c Customer
 	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
 		now := time.Now().UTC()
 		c = Customer{State: StateDisabled, CreatedAt: now, UpdatedAt: now}
+		if hash != "" {
+			c.State = StateEnabled
+		}
 		applyCustomer(&c, in)
 		if err := checkCustomer(c); err != nil {
 			return err
@@ -68,16 +87,24 @@ func (s *Service) CreateCustomer(ctx context.Context, t *tenant.Tenant, in Custo
 		if err := insertCustomer(tx, &c); err != nil {
 			return err
 		}
-		if in.Addresses == nil {
-			return nil
+		if in.Addresses != nil {
+			def := defaultIndex(*in.Addresses)
+			for i, ai := range *in.Addresses {
+				a := Address{CustomerID: c.ID, Default: i == def, CreatedAt: now, UpdatedAt: now}
+				applyAddress(&a, ai)
+				if err := insertAddress(tx, &a); err != nil {
+					return err
+				}
+			}
 		}
-		def := defaultIndex(*in.Addresses)
-		for i, ai := range *in.Addresses {
-			a := Address{CustomerID: c.ID, Default: i == def, CreatedAt: now, UpdatedAt: now}
-			applyAddress(&a, ai)
-			if err := insertAddress(tx, &a); err != nil {
+		switch {
+		case hash != "":
+			if err := setPassword(tx, c.ID, hash); err != nil {
 				return err
 			}
+			return emitVerification(tx, c)
+		case in.SendEmailInvite:
+			return emitInvite(tx, c, "", "")
 		}
 		return nil
 	})
@@ -85,6 +112,25 @@ func (s *Service) CreateCustomer(ctx context.Context, t *tenant.Tenant, in Custo
 		return Customer{}, err
 	}
 	return s.Customer(ctx, t, c.ID)
+}
+
+// emitInvite invites customer c, inside tx: its state becomes invited, and
+// the invitation email, carrying a one-use link to choose a password, is
+// emitted with subject and message ("" for the template's own subject and
+// no message).
+func emitInvite(tx *gorm.DB, c Customer, subject, message string) error {
+	raw, sum := newLinkToken()
+	expires := time.Now().Add(InviteTTL).UTC()
+	if err := setActivationToken(tx, c.ID, sum, expires); err != nil {
+		return err
+	}
+	_, err := tenant.Emit(tx, TopicInvite, AccountEmail{CustomerID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
+		Path: fmt.Sprintf("/account/activate/%d/%s", c.ID, raw), ExpiresAt: expires.Format(time.RFC3339),
+		Subject: subject, CustomMessage: message})
+	if err != nil {
+		return fmt.Errorf("emit invitation: %w", err)
+	}
+	return nil
 }
 
 // Customer returns store t's customer id with its addresses.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/modules/orders"
 )
 
 type customerRow struct {
@@ -23,16 +24,17 @@ type customerRow struct {
 	Tags             string    `gorm:"column:tags"` // comma-separated: tags cannot hold commas
 	AcceptsMarketing bool      `gorm:"column:accepts_marketing"`
 	State            string    `gorm:"column:state"`
+	VerifiedEmail    bool      `gorm:"column:verified_email"`
 	CreatedAt        time.Time `gorm:"column:created_at"`
 	UpdatedAt        time.Time `gorm:"column:updated_at"`
 }
 
 const customerColumns = `c.id, c.email, c.first_name, c.last_name, c.phone, c.note,
-	array_to_string(c.tags, ',') AS tags, c.accepts_marketing, c.state, c.created_at, c.updated_at`
+	array_to_string(c.tags, ',') AS tags, c.accepts_marketing, c.state, c.verified_email, c.created_at, c.updated_at`
 
 func (r customerRow) toCustomer() Customer {
 	c := Customer{ID: r.ID, Email: r.Email, FirstName: r.FirstName, LastName: r.LastName, Phone: r.Phone, Note: r.Note,
-		AcceptsMarketing: r.AcceptsMarketing, State: r.State, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		AcceptsMarketing: r.AcceptsMarketing, State: r.State, VerifiedEmail: r.VerifiedEmail, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.Tags != "" {
 		c.Tags = strings.Split(r.Tags, ",")
 	}
@@ -100,6 +102,14 @@ func findCustomers(tx *gorm.DB, q Query) ([]Customer, error) {
 	for _, r := range addrs {
 		c := &customers[index[r.CustomerID]]
 		c.Addresses = append(c.Addresses, r.toAddress())
+	}
+	totals, err := orders.CustomerTotalsIn(tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, tot := range totals {
+		c := &customers[index[id]]
+		c.OrdersCount, c.TotalSpent, c.LastOrderID, c.LastOrderName = tot.Count, tot.Spent, tot.LastOrderID, tot.LastOrderName
 	}
 	return customers, nil
 }
@@ -258,6 +268,24 @@ func deleteAddress(tx *gorm.DB, customerID, id int64) error {
 	}
 	if res.RowsAffected == 0 {
 		return ErrAddressNotFound
+	}
+	return nil
+}
+
+// setPassword gives customer id an account password (an argon2id hash).
+func setPassword(tx *gorm.DB, id int64, hash string) error {
+	if err := tx.Exec(`UPDATE customers SET password_hash = ? WHERE id = ?`, hash, id).Error; err != nil {
+		return fmt.Errorf("set password of customer %d: %w", id, err)
+	}
+	return nil
+}
+
+// setActivationToken marks customer id invited, with the SHA-256 of its
+// invitation link's token, valid until expires.
+func setActivationToken(tx *gorm.DB, id int64, sum []byte, expires time.Time) error {
+	if err := tx.Exec(`UPDATE customers SET state = ?, activation_token_hash = ?, activation_expires_at = ? WHERE id = ?`,
+		StateInvited, sum, expires, id).Error; err != nil {
+		return fmt.Errorf("store activation token: %w", err)
 	}
 	return nil
 }

@@ -210,16 +210,7 @@ func (s *Service) SendInvite(ctx context.Context, t *tenant.Tenant, id int64, in
 			return err
 		}
 		in.From = sh.Email
-		raw, sum := newLinkToken()
-		expires := time.Now().Add(InviteTTL).UTC()
-		if err := tx.Exec(`UPDATE customers SET state = ?, activation_token_hash = ?, activation_expires_at = ? WHERE id = ?`,
-			StateInvited, sum, expires, id).Error; err != nil {
-			return fmt.Errorf("store activation token: %w", err)
-		}
-		_, err = tenant.Emit(tx, TopicInvite, AccountEmail{CustomerID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
-			Path: fmt.Sprintf("/account/activate/%d/%s", c.ID, raw), ExpiresAt: expires.Format(time.RFC3339),
-			Subject: in.Subject, CustomMessage: in.CustomMessage})
-		return err
+		return emitInvite(tx, c, in.Subject, in.CustomMessage)
 	})
 	if err != nil {
 		return Invite{}, err

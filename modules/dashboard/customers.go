@@ -96,20 +96,7 @@ func (d *Dashboard) customers(c *gin.Context) {
 		d.failErr(c, err)
 		return
 	}
-	var cur money.Currency
-	totals := make([]customerTotals, len(cs))
-	err = d.cfg.DB.ReadTx(ctx, m.Store, func(tx *gorm.DB) error {
-		var err error
-		if cur, err = shop.CurrencyIn(tx); err != nil {
-			return err
-		}
-		for i, cu := range cs {
-			if totals[i], err = customerTotalsIn(tx, cu.ID); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	cur, err := d.cfg.Customers.Currency(ctx, m.Store)
 	if err != nil {
 		d.failErr(c, err)
 		return
@@ -117,7 +104,7 @@ func (d *Dashboard) customers(c *gin.Context) {
 	for i := len(cs) - 1; i >= 0; i-- {
 		cu := cs[i]
 		page.Rows = append(page.Rows, customerRow{ID: cu.ID, Name: customerName(cu), Email: cu.Email, State: cu.State,
-			Orders: totals[i].Orders, Spent: cur.Format(totals[i].Spent) + " " + cur.Code})
+			Orders: int(cu.OrdersCount), Spent: cur.Format(cu.TotalSpent) + " " + cur.Code})
 	}
 	link := func(key string, id int64) string {
 		v := url.Values{}
@@ -138,26 +125,6 @@ func (d *Dashboard) customers(c *gin.Context) {
 		}
 	}
 	d.render(c, http.StatusOK, "customers", "Customers", page)
-}
-
-// customerTotals is what a customer's orders add up to.
-type customerTotals struct {
-	Orders int
-	Spent  money.Amount
-}
-
-// customerTotalsIn counts customer id's orders and what they spent, by the
-// orders module's own rules (CustomerOrdersIn, CustomerSpentIn).
-func customerTotalsIn(tx *gorm.DB, id int64) (customerTotals, error) {
-	_, n, err := orders.CustomerOrdersIn(tx, id, 0, 0)
-	if err != nil {
-		return customerTotals{}, err
-	}
-	spent, err := orders.CustomerSpentIn(tx, id)
-	if err != nil {
-		return customerTotals{}, err
-	}
-	return customerTotals{Orders: n, Spent: spent}, nil
 }
 
 // customerOrder is a line of a customer's orders.
@@ -216,25 +183,21 @@ func (d *Dashboard) showCustomer(c *gin.Context, status int, id int64, form *cus
 		return
 	}
 	var os []orders.Order
-	var totals customerTotals
 	var cur money.Currency
 	err = d.cfg.DB.ReadTx(ctx, m.Store, func(tx *gorm.DB) error {
 		var err error
 		if cur, err = shop.CurrencyIn(tx); err != nil {
 			return err
 		}
-		if os, _, err = orders.CustomerOrdersIn(tx, id, customerOrdersShown, 0); err != nil {
-			return err
-		}
-		totals, err = customerTotalsIn(tx, id)
+		os, _, err = orders.CustomerOrdersIn(tx, id, customerOrdersShown, 0)
 		return err
 	})
 	if err != nil {
 		d.failErr(c, err)
 		return
 	}
-	page.OrdersCount, page.Spent = totals.Orders, cur.Format(totals.Spent)+" "+cur.Code
-	page.MoreOrdersHidden = max(totals.Orders-len(os), 0)
+	page.OrdersCount, page.Spent = int(cu.OrdersCount), cur.Format(cu.TotalSpent)+" "+cur.Code
+	page.MoreOrdersHidden = max(page.OrdersCount-len(os), 0)
 	for _, o := range os {
 		co := customerOrder{ID: o.ID, Name: o.Name, Date: o.ProcessedAt.Format("2 Jan 2006"), Total: formatMoney(o.Currency, o.TotalPrice),
 			Financial: o.FinancialStatus, Fulfillment: fulfillmentLabel(o)}

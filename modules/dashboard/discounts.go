@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -339,11 +340,9 @@ func discountInput(form discountForm, loc *time.Location) (discounts.PriceRuleIn
 	return in, f.Err()
 }
 
-// createDiscount creates a price rule and its code, as an Admin API client
-// does: POST price_rules.json, then POST discount_codes.json. A code the
-// store has already is refused before the rule is made; if the code is
-// refused after it (another request took it meanwhile), the rule is
-// removed, so nothing is left half made.
+// createDiscount creates a price rule and its code in one transaction
+// (discounts.CreateDiscount): a code the store has already, even one taken
+// by another request at the same moment, is refused and nothing is made.
 func (d *Dashboard) createDiscount(c *gin.Context) {
 	m := memberOf(c)
 	ctx := c.Request.Context()
@@ -357,26 +356,12 @@ func (d *Dashboard) createDiscount(c *gin.Context) {
 		return
 	}
 	in, err := discountInput(form, loc)
-	if err == nil {
-		if _, lookErr := d.cfg.Discounts.LookupCode(ctx, m.Store, form.Code); lookErr == nil {
-			err = &errs.Error{Kind: errs.Invalid, Message: fmt.Sprintf("The code %s is taken by another discount. Please try a different code.", form.Code),
-				Fields: map[string][]string{"code": {"is taken by another discount"}}}
-		} else if !errs.Is(lookErr, errs.NotFound) {
-			d.failErr(c, lookErr)
-			return
-		}
-	}
 	var rule discounts.PriceRule
 	if err == nil {
-		rule, err = d.cfg.Discounts.CreatePriceRule(ctx, m.Store, in)
-	}
-	if err == nil {
-		code := form.Code
-		if _, err = d.cfg.Discounts.CreateCode(ctx, m.Store, rule.ID, &code); err != nil {
-			if delErr := d.cfg.Discounts.DeletePriceRule(ctx, m.Store, rule.ID); delErr != nil {
-				d.failErr(c, fmt.Errorf("remove price rule %d after its code was refused: %w", rule.ID, delErr))
-				return
-			}
+		rule, _, err = d.cfg.Discounts.CreateDiscount(ctx, m.Store, in, form.Code)
+		if errors.Is(err, discounts.ErrCodeTaken) {
+			err = &errs.Error{Kind: errs.Invalid, Message: fmt.Sprintf("The code %s is taken by another discount. Please try a different code.", form.Code),
+				Fields: map[string][]string{"code": {"is taken by another discount"}}, Err: err}
 		}
 	}
 	switch {
