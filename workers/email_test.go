@@ -144,7 +144,7 @@ func TestFailingWebhookIsTurnedOffAndReplayed(t *testing.T) {
 		got.Add(1)
 	}))
 	defer srv.Close()
-	hooks := webhooks.NewService(db)
+	hooks := webhooks.NewService(db, webhooks.AllowPrivate(true))
 	topic := "products/create"
 	sub, err := hooks.Subscribe(ctx, st, tok.ID, webhooks.Input{Topic: &topic, Address: &srv.URL})
 	if err != nil {
@@ -234,7 +234,7 @@ func TestWebhooksRefusePrivateAddresses(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called.Add(1) }))
 	defer srv.Close()
 	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
-	hooks := webhooks.NewService(db)
+	hooks := webhooks.NewService(db, webhooks.AllowPrivate(true))
 	topic := "products/create"
 	var subs []int64
 	for _, addr := range []string{srv.URL + "/hook", "https://localhost:" + port + "/hook", "https://internal.localhost:" + port + "/hook"} {

@@ -127,7 +127,7 @@ func TestOrdersOutliveARedisOutage(t *testing.T) {
 	}))
 	defer srv.Close()
 	topic := orders.TopicCreate
-	if _, err := webhooks.NewService(db).Subscribe(ctx, st, tok.ID, webhooks.Input{Topic: &topic, Address: &srv.URL}); err != nil {
+	if _, err := webhooks.NewService(db, webhooks.AllowPrivate(true)).Subscribe(ctx, st, tok.ID, webhooks.Input{Topic: &topic, Address: &srv.URL}); err != nil {
 		t.Fatal(err)
 	}
 

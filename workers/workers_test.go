@@ -105,7 +105,7 @@ func TestWebhooksOutliveARedisOutage(t *testing.T) {
 	p := &partner{secret: secret, refuse: 2, got: map[string]int{}, topics: map[string]bool{}}
 	srv := httptest.NewServer(p)
 	defer srv.Close()
-	hooks := webhooks.NewService(db)
+	hooks := webhooks.NewService(db, webhooks.AllowPrivate(true))
 	for _, topic := range []string{"products/create", "products/update"} {
 		if _, err := hooks.Subscribe(ctx, st, tok.ID, webhooks.Input{Topic: &topic, Address: &srv.URL}); err != nil {
 			t.Fatal(err)

@@ -166,10 +166,16 @@ func (d *deps) dashboard(themes *storefront.Themes) *dashboard.Dashboard {
 		DB: d.db, Sessions: d.sessions, Limiter: ratelimit.New(d.rdb), CSRFKey: d.subkey("dashboard csrf"), URLs: d.cfg.urls,
 		Catalog: d.catalog(), Inventory: inventory.NewService(d.db), Orders: orders.NewService(d.db),
 		Customers: customers.NewService(d.db), Discounts: discounts.NewService(d.db), Shipping: shipping.NewService(d.db),
-		Shop: shop.NewService(d.db, d.cfg.urls), Webhooks: webhooks.NewService(d.db), Notifications: notifications.NewService(d.db, d.cfg.urls),
+		Shop: shop.NewService(d.db, d.cfg.urls), Webhooks: d.webhooks(), Notifications: notifications.NewService(d.db, d.cfg.urls),
 		Themes: themes, Pages: storefront.NewPages(d.db), Menus: storefront.NewMenus(d.db), Payments: d.billing(),
 		Stripe: d.cfg.StripeSecretKey != "", Log: d.log,
 	})
+}
+
+// webhooks is the webhook subscriptions service: addresses that resolve to
+// private networks are refused unless ALLOW_PRIVATE_URLS says otherwise.
+func (d *deps) webhooks() *webhooks.Service {
+	return webhooks.NewService(d.db, webhooks.AllowPrivate(d.cfg.AllowPrivate))
 }
 
 // catalog is the catalog service, with images in the configured bucket.

@@ -31,7 +31,6 @@ import (
 	"github.com/storefleet/storefleet/modules/shipping"
 	"github.com/storefleet/storefleet/modules/shop"
 	"github.com/storefleet/storefleet/modules/storefront"
-	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -128,7 +127,7 @@ func newServer(d *deps, resolver *tenant.Resolver) *server {
 	cat := d.catalog()
 	front := storefront.New(db, cat, d.storefrontConfig(), log)
 	pay := d.billing()
-	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), webhooks.NewService(db),
+	gate.Mount(store, shop.NewService(db, urls), cat, inventory.NewService(db), customers.NewService(db), d.webhooks(),
 		front.Admin(d.fetchClient()), storefront.NewPages(db), storefront.NewRedirects(db), storefront.NewMenus(db), orders.NewService(db), discounts.NewService(db), shipping.NewService(db),
 		backupsAPI{d.backups()}, fulfillment.NewService(db), notifications.NewService(db, urls))
 	front.Routes(store)

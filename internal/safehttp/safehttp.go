@@ -120,6 +120,65 @@ func Public(ip netip.Addr) bool {
 	return true
 }
 
+// Resolver looks a host name up. *net.Resolver is the one the fleet uses;
+// tests swap in another, since their names need not exist.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// ErrUnresolvable is returned (wrapped) by CheckHost when the host's name
+// has no address, or none in time.
+var ErrUnresolvable = errors.New("host could not be resolved")
+
+// ResolveTimeout bounds CheckHost's lookup: a person is waiting for the answer.
+const ResolveTimeout = 3 * time.Second
+
+// CheckHost is the check a URL given to us gets when it is saved, so that a
+// person is told at once rather than when it is first fetched: host (an IP
+// literal, or a name looked up through r within ResolveTimeout; names under
+// .localhost are loopback, as when dialled) must lead only to public
+// addresses. The dial-time check still applies, for names that change later.
+//
+// Errors: ErrForbiddenAddress (wrapped, *AddrError naming the address),
+// ErrUnresolvable (wrapped).
+func CheckHost(ctx context.Context, r Resolver, host string) error {
+	host = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), ".")
+	var addrs []netip.Addr
+	switch ip, err := netip.ParseAddr(host); {
+	case err == nil:
+		addrs = []netip.Addr{ip}
+	case strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost"):
+		addrs = []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.IPv6Loopback()}
+	default:
+		ctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
+		defer cancel()
+		addrs, err = r.LookupNetIP(ctx, "ip", host)
+		if err != nil || len(addrs) == 0 {
+			return fmt.Errorf("look up %s: %w", host, ErrUnresolvable)
+		}
+	}
+	for _, ip := range addrs {
+		if !Public(ip) {
+			return &AddrError{Host: host, Addr: ip.Unmap()}
+		}
+	}
+	return nil
+}
+
+// AddrError is CheckHost's refusal of host because it leads to Addr, which
+// the message names so that a person can see why.
+type AddrError struct {
+	Host string
+	Addr netip.Addr
+}
+
+func (e *AddrError) Error() string {
+	return fmt.Sprintf("%s leads to %s: %v", e.Host, e.Addr, ErrForbiddenAddress)
+}
+
+// Unwrap makes an AddrError an ErrForbiddenAddress for IsForbidden.
+func (e *AddrError) Unwrap() error { return ErrForbiddenAddress }
+
 // IsForbidden reports whether err came from refusing a non-public address.
 func IsForbidden(err error) bool { return errors.Is(err, ErrForbiddenAddress) }
 

@@ -2,6 +2,7 @@ package safehttp
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -71,5 +72,48 @@ func TestClientRefusesLoopback(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("Get(%s) with AllowPrivate: status %d, want 200", hop.URL, resp.StatusCode)
+	}
+}
+
+type fakeNames map[string][]netip.Addr
+
+func (f fakeNames) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := f[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// TestCheckHost: a host is refused when it is, or resolves to, anything
+// not public, naming the address; a name with no address is its own error.
+func TestCheckHost(t *testing.T) {
+	names := fakeNames{"pub.example": {netip.MustParseAddr("93.184.215.14")},
+		"mixed.example": {netip.MustParseAddr("93.184.215.14"), netip.MustParseAddr("192.168.1.1")}}
+	for _, tc := range []struct {
+		host      string
+		forbidden string // the address named, or "" for allowed
+		unknown   bool
+	}{
+		{host: "93.184.215.14"}, {host: "pub.example"}, {host: "pub.example."},
+		{host: "127.0.0.1", forbidden: "127.0.0.1"}, {host: "[::1]", forbidden: "::1"}, {host: "::1", forbidden: "::1"},
+		{host: "10.0.0.5", forbidden: "10.0.0.5"}, {host: "169.254.169.254", forbidden: "169.254.169.254"},
+		{host: "224.0.0.1", forbidden: "224.0.0.1"}, {host: "::", forbidden: "::"},
+		{host: "localhost", forbidden: "127.0.0.1"}, {host: "a.b.localhost", forbidden: "127.0.0.1"},
+		{host: "mixed.example", forbidden: "192.168.1.1"}, {host: "nowhere.example", unknown: true},
+	} {
+		err := CheckHost(context.Background(), names, tc.host)
+		var ae *AddrError
+		switch {
+		case tc.unknown:
+			if !errors.Is(err, ErrUnresolvable) {
+				t.Errorf("CheckHost(%q) = %v, want ErrUnresolvable", tc.host, err)
+			}
+		case tc.forbidden != "":
+			if !errors.As(err, &ae) || ae.Addr.String() != tc.forbidden || !IsForbidden(err) {
+				t.Errorf("CheckHost(%q) = %v, want refused for %s", tc.host, err, tc.forbidden)
+			}
+		case err != nil:
+			t.Errorf("CheckHost(%q) = %v, want nil", tc.host, err)
+		}
 	}
 }

@@ -57,7 +57,7 @@ func (f *fixture) appsSubs(st *tenant.Tenant, token int64) []webhooks.Subscripti
 // service.
 func (f *fixture) appsSubscribe(st *tenant.Tenant, token int64, topic, address string) webhooks.Subscription {
 	f.t.Helper()
-	sub, err := webhooks.NewService(f.db).Subscribe(context.Background(), st, token, webhooks.Input{Topic: &topic, Address: &address})
+	sub, err := webhooks.NewService(f.db, webhooks.AllowPrivate(true)).Subscribe(context.Background(), st, token, webhooks.Input{Topic: &topic, Address: &address})
 	if err != nil {
 		f.t.Fatalf("Subscribe(%s, %s) = %v", topic, address, err)
 	}

@@ -81,7 +81,7 @@ func newFixture(t *testing.T) *fixture {
 		DB: db, Sessions: sessions, Limiter: ratelimit.New(rdb), CSRFKey: []byte("dashboard-test-csrf-key"), URLs: urls,
 		Catalog: cat, Inventory: inventory.NewService(db), Orders: orders.NewService(db),
 		Customers: customers.NewService(db), Discounts: discounts.NewService(db), Shipping: shipping.NewService(db),
-		Shop: shop.NewService(db, urls), Webhooks: webhooks.NewService(db), Notifications: notifications.NewService(db, urls),
+		Shop: shop.NewService(db, urls), Webhooks: webhooks.NewService(db, webhooks.AllowPrivate(true)), Notifications: notifications.NewService(db, urls),
 		Themes: storefront.NewThemes(db, storefront.Config{URLs: urls, CartKey: []byte("cart-key-for-tests-0123456789abcd")}, nil),
 		Pages:  storefront.NewPages(db), Menus: storefront.NewMenus(db),
 		Payments: billing.NewService(db, billing.Config{}, log), Log: log,

@@ -75,7 +75,8 @@ func (s *Service) AdminRoutes(r gin.IRouter, g *apps.Gate) {
 }
 
 // replay is webhooks/{id}/replay.json (a Storefleet extension): send some
-// deliveries again, by id or by the time they were made.
+// deliveries again, by id, by the time they were made, or all that were
+// missed since the last success ("missed": true).
 func (s *Service) replay(c *gin.Context) error {
 	id, err := strconv.ParseInt(c.Param("file"), 10, 64)
 	if err != nil || id <= 0 {
@@ -85,11 +86,12 @@ func (s *Service) replay(c *gin.Context) error {
 		DeliveryIDs []int64 `json:"delivery_ids"`
 		Since       *string `json:"since"`
 		Until       *string `json:"until"`
+		Missed      bool    `json:"missed"`
 	}
 	if err := apps.DecodeObject(c, &req); err != nil {
 		return err
 	}
-	in := ReplayRequest{DeliveryIDs: req.DeliveryIDs}
+	in := ReplayRequest{DeliveryIDs: req.DeliveryIDs, Missed: req.Missed}
 	bad := errs.Fields{}
 	for _, f := range []struct {
 		name string

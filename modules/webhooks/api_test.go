@@ -1,8 +1,12 @@
 package webhooks_test
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/storefleet/storefleet/modules/apps"
@@ -12,8 +16,36 @@ import (
 	"github.com/storefleet/storefleet/tenant"
 )
 
+// names is a resolver for tests: the names it knows, and how often it was
+// asked, since no test may depend on real DNS.
+type names struct {
+	addrs map[string][]netip.Addr
+	asked atomic.Int64
+}
+
+func (n *names) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	n.asked.Add(1)
+	if a, ok := n.addrs[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+func testNames() *names {
+	pub := []netip.Addr{netip.MustParseAddr("93.184.215.14")}
+	return &names{addrs: map[string][]netip.Addr{
+		"erp.example": pub, "x.example": pub,
+		"loop.example":     {netip.MustParseAddr("127.0.0.1")},
+		"intranet.example": {netip.MustParseAddr("93.184.215.14"), netip.MustParseAddr("10.0.0.5")},
+	}}
+}
+
+// newHarness serves webhooks.json with the address check on, looking names
+// up in testNames.
 func newHarness(t *testing.T) *appstest.Harness {
-	return appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{webhooks.NewService(db)} })
+	return appstest.New(t, func(db *tenant.DB) []apps.Resource {
+		return []apps.Resource{webhooks.NewService(db, webhooks.WithResolver(testNames()))}
+	})
 }
 
 func TestWebhookSubscriptions(t *testing.T) {
@@ -45,7 +77,7 @@ func TestWebhookSubscriptions(t *testing.T) {
 		{app, `{"webhook":{"topic":"products/create"}}`, 422, `"address":["can't be blank"]`},
 		{app, `{"webhook":{"topic":"products/create","address":"https://erp.example/x","format":"xml"}}`, 422, "must be json"},
 		{app, `{"topic":"products/create"}`, 400, "webhook"},
-		{app, `{"webhook":{"topic":"products/create","address":"http://127.0.0.1:9000/hooks"}}`, 201, ""},
+		{app, `{"webhook":{"topic":"products/create","address":"https://93.184.215.14/hooks"}}`, 201, ""},
 		{app, `{"webhook":{"topic":"app/uninstalled","address":"https://erp.example/gone"}}`, 201, ""},
 		{other, `{"webhook":{"topic":"products/update","address":"https://erp.example/hooks"}}`, 403, "read_products scope"},
 		{other, `{"webhook":{"topic":"orders/paid","address":"https://erp.example/hooks"}}`, 201, ""},
@@ -102,7 +134,7 @@ func TestWebhookSubscriptions(t *testing.T) {
 // TestStaffCannotSubscribe: a subscription belongs to an app; a staff
 // session is refused, even an owner's.
 func TestStaffCannotSubscribe(t *testing.T) {
-	h := appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{webhooks.NewService(db)} })
+	h := newHarness(t)
 	st := h.Store("hooks-staff")
 	owner := h.Staff(st, tenant.RoleOwner)
 	for _, m := range []string{"GET", "POST"} {
@@ -116,7 +148,7 @@ func TestStaffCannotSubscribe(t *testing.T) {
 // TestDeliveriesAreTheAppsOwn: an app reads its subscriptions' delivery
 // logs, and no other app's, in no other store.
 func TestDeliveriesAreTheAppsOwn(t *testing.T) {
-	h := appstest.New(t, func(db *tenant.DB) []apps.Resource { return []apps.Resource{webhooks.NewService(db)} })
+	h := newHarness(t)
 	a, b := h.Store("hooks-log-a"), h.Store("hooks-log-b")
 	mine, theirs := h.Token(a, "read_products"), h.Token(a, "read_products")
 	r := h.Do(a, mine, "POST", "/webhooks.json", `{"webhook":{"topic":"products/create","address":"https://x.example/h"}}`)
@@ -153,6 +185,10 @@ func TestDeliveriesAreTheAppsOwn(t *testing.T) {
 		{"nothing named", a, mine, `{}`, 422},
 		{"not a time", a, mine, `{"since":"yesterday"}`, 400},
 		{"not JSON", a, mine, `{"since":`, 400},
+		{"missed", a, mine, `{"missed":true}`, 202},
+		{"missed, another app", a, theirs, `{"missed":true}`, 404},
+		{"missed, another store", b, h.Token(b, "read_products"), `{"missed":true}`, 404},
+		{"missed and since", a, mine, `{"missed":true,"since":"2026-01-01T00:00:00Z"}`, 422},
 	} {
 		if r := h.Do(tc.st, tc.token, "POST", replay, tc.body); r.Status != tc.want {
 			t.Errorf("%s: POST %s %s = %d %s, want %d", tc.name, replay, tc.body, r.Status, r.Body, tc.want)

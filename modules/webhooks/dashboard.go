@@ -2,10 +2,7 @@ package webhooks
 
 import (
 	"context"
-	"fmt"
 	"slices"
-
-	"gorm.io/gorm"
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/rbac"
@@ -71,26 +68,11 @@ func (s *Service) SubscribeToken(ctx context.Context, t *tenant.Tenant, tok tena
 
 // ReplayMissed asks, through Replay, for what token's subscription id
 // missed while failing to be sent again: every delivery not delivered that
-// was made after the last one that was. The dashboard offers it when a
-// disabled subscription is turned on; a time range from failing_since would
-// leave out the delivery whose failure started the streak, made just before.
+// was made after the last one that was (ReplayRequest.Missed, which the
+// Admin API's replay.json offers as "missed": true). The dashboard offers it
+// when a disabled subscription is turned on.
 //
 // Errors: NotFound, Invalid (more than Replay takes at once).
 func (s *Service) ReplayMissed(ctx context.Context, t *tenant.Tenant, token, id int64) (int, error) {
-	if _, err := s.Subscription(ctx, t, token, id); err != nil {
-		return 0, err
-	}
-	var ids []int64
-	err := s.db.ReadTx(ctx, t, func(tx *gorm.DB) error {
-		return tx.Raw(`SELECT id FROM webhook_deliveries WHERE subscription_id = ? AND status <> 'delivered' AND payload IS NOT NULL
-			AND created_at > coalesce((SELECT max(created_at) FROM webhook_deliveries WHERE subscription_id = ? AND status = 'delivered'), '-infinity')
-			ORDER BY created_at, id LIMIT 10001`, id, id).Scan(&ids).Error
-	})
-	if err != nil {
-		return 0, fmt.Errorf("find missed deliveries: %w", err)
-	}
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	return s.Replay(ctx, t, token, id, ReplayRequest{DeliveryIDs: ids})
+	return s.Replay(ctx, t, token, id, ReplayRequest{Missed: true})
 }

@@ -211,11 +211,15 @@ func (s *Service) GiveUp(ctx context.Context, t *tenant.Tenant, id int64, ev ten
 }
 
 // ReplayRequest names deliveries of one subscription to send again: by id,
-// or every one made in [Since, Until).
+// every one made in [Since, Until), or, with Missed, every one not
+// delivered that was made after the last one that was (what the
+// subscription missed while failing or turned off; not combined with the
+// others).
 type ReplayRequest struct {
 	DeliveryIDs []int64
 	Since       *time.Time
 	Until       *time.Time
+	Missed      bool
 }
 
 // TopicReplay is the event of a replay request; the job fleet redelivers.
@@ -230,18 +234,27 @@ type ReplayPayload struct {
 // Replay asks for token's subscription id's deliveries that r names to be
 // sent again, through the outbox, and says how many. At most 10,000 at once.
 //
-// Errors: NotFound, Invalid (nothing named, or too many).
+// Errors: NotFound, Invalid (nothing named, Missed with something else, or
+// too many).
 func (s *Service) Replay(ctx context.Context, t *tenant.Tenant, token, id int64, r ReplayRequest) (int, error) {
 	if _, err := s.Subscription(ctx, t, token, id); err != nil {
 		return 0, err
 	}
-	if len(r.DeliveryIDs) == 0 && r.Since == nil {
+	if r.Missed && (len(r.DeliveryIDs) > 0 || r.Since != nil || r.Until != nil) {
+		return 0, &errs.Error{Kind: errs.Invalid, Message: "missed cannot be combined with delivery_ids, since or until",
+			Fields: map[string][]string{"missed": {"replays everything missed since the last delivery that succeeded; leave out delivery_ids, since and until"}}}
+	}
+	if len(r.DeliveryIDs) == 0 && r.Since == nil && !r.Missed {
 		return 0, &errs.Error{Kind: errs.Invalid, Message: "name deliveries to replay",
-			Fields: map[string][]string{"replay": {"needs delivery_ids or since (and optionally until)"}}}
+			Fields: map[string][]string{"replay": {"needs delivery_ids, since (and optionally until), or missed: true"}}}
 	}
 	var events []uuid.UUID
 	err := s.db.Tx(ctx, t, func(tx *gorm.DB) error {
 		q, args := `SELECT event_id FROM webhook_deliveries WHERE subscription_id = ? AND payload IS NOT NULL`, []any{id}
+		if r.Missed {
+			q, args = q+` AND status <> 'delivered' AND created_at > coalesce((SELECT max(created_at) FROM webhook_deliveries
+				WHERE subscription_id = ? AND status = 'delivered'), '-infinity')`, append(args, id)
+		}
 		if len(r.DeliveryIDs) > 0 {
 			q, args = q+` AND id IN ?`, append(args, r.DeliveryIDs)
 		}
@@ -321,7 +334,16 @@ func (s *Service) record(ctx context.Context, t *tenant.Tenant, id int64, ev ten
 		case "delivered":
 			err = tx.Exec(`UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`, id).Error
 		case "pending":
-			err = tx.Exec(`UPDATE webhook_subscriptions SET failing_since = now() WHERE id = ? AND failing_since IS NULL`, id).Error
+			// The streak starts when the failing delivery was made, not when
+			// its attempt ended (a later transaction, so a later now()):
+			// otherwise a replay since failing_since leaves out the very
+			// delivery that started it. A delivery made before the last
+			// success does not move the start before that success.
+			err = tx.Exec(`UPDATE webhook_subscriptions SET failing_since = (
+					SELECT greatest(d.created_at, coalesce((SELECT max(created_at) FROM webhook_deliveries
+						WHERE subscription_id = d.subscription_id AND status = 'delivered'), '-infinity'))
+					FROM webhook_deliveries d WHERE d.subscription_id = ? AND d.event_id = ?)
+				WHERE id = ? AND failing_since IS NULL`, id, ev.ID, id).Error
 		}
 		if err != nil {
 			return fmt.Errorf("record subscription health: %w", err)

@@ -6,6 +6,7 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/internal/safehttp"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -63,11 +65,57 @@ type Input struct {
 
 // Service keeps subscriptions.
 type Service struct {
-	db *tenant.DB
+	db           *tenant.DB
+	allowPrivate bool
+	resolver     safehttp.Resolver
 }
 
-// NewService returns the webhooks service.
-func NewService(db *tenant.DB) *Service { return &Service{db: db} }
+// Option tunes a Service made by NewService.
+type Option func(*Service)
+
+// AllowPrivate lets subscriptions go to addresses that are, or resolve to,
+// loopback, private or otherwise non-public addresses, and skips looking the
+// address up at all: for local development and tests only (the fleet's
+// ALLOW_PRIVATE_URLS). Without it, Subscribe and Update refuse them.
+func AllowPrivate(allow bool) Option { return func(s *Service) { s.allowPrivate = allow } }
+
+// WithResolver looks addresses up through r instead of the system
+// resolver, for tests whose names need not exist.
+func WithResolver(r safehttp.Resolver) Option { return func(s *Service) { s.resolver = r } }
+
+// NewService returns the webhooks service. By default an address must
+// resolve, and only to public addresses (see AllowPrivate).
+func NewService(db *tenant.DB, opts ...Option) *Service {
+	s := &Service{db: db, resolver: net.DefaultResolver}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// checkReachable refuses, when the service does not allow private
+// addresses, an address whose host is, or resolves to, one that is not
+// public (SSRF: a partner pointing the fleet at its own network), or does
+// not resolve at all. Deliveries check again when they dial, since a name
+// may change after it was saved.
+func (s *Service) checkReachable(ctx context.Context, address *string) error {
+	if address == nil || s.allowPrivate {
+		return nil
+	}
+	u, err := url.Parse(*address)
+	if err != nil {
+		return fmt.Errorf("parse address: %w", err) // validate let it through: not expected
+	}
+	err = safehttp.CheckHost(ctx, s.resolver, u.Hostname())
+	if ae, ok := errors.AsType[*safehttp.AddrError](err); ok {
+		return errs.Fields{"address": {fmt.Sprintf("resolves to a private address (%s); webhooks are delivered "+
+			"only to public servers, so give an address on the internet", ae.Addr)}}.Err()
+	}
+	if errors.Is(err, safehttp.ErrUnresolvable) {
+		return errs.Fields{"address": {fmt.Sprintf("could not be resolved: %s has no address in DNS; check the host name", u.Hostname())}}.Err()
+	}
+	return err
+}
 
 // checkAddress accepts https addresses, and http ones on the loopback
 // interface for development.
@@ -200,9 +248,13 @@ func (s *Service) Subscription(ctx context.Context, t *tenant.Tenant, token, id 
 // Subscribe makes a subscription for token in store t. The caller checks
 // that the token may read the topic's object (see Topics).
 //
-// Errors: Invalid (topic, address, or the same topic and address twice).
+// Errors: Invalid (topic, address, an address that leads to a non-public
+// server or does not resolve, or the same topic and address twice).
 func (s *Service) Subscribe(ctx context.Context, t *tenant.Tenant, token int64, in Input) (Subscription, error) {
 	if err := in.validate(true); err != nil {
+		return Subscription{}, err
+	}
+	if err := s.checkReachable(ctx, in.Address); err != nil {
 		return Subscription{}, err
 	}
 	fields := []string{}
@@ -225,9 +277,12 @@ func (s *Service) Subscribe(ctx context.Context, t *tenant.Tenant, token int64, 
 
 // Update changes token's subscription id in store t.
 //
-// Errors: NotFound, Invalid.
+// Errors: NotFound, Invalid (as Subscribe).
 func (s *Service) Update(ctx context.Context, t *tenant.Tenant, token, id int64, in Input) (Subscription, error) {
 	if err := in.validate(false); err != nil {
+		return Subscription{}, err
+	}
+	if err := s.checkReachable(ctx, in.Address); err != nil {
 		return Subscription{}, err
 	}
 	var rows []subRow
