@@ -192,7 +192,7 @@ func TestDoorDuringRollingMigration(t *testing.T) {
 	}
 	// The expand step of a migration, on store a only.
 	if err := d.Tx(ctx, a, func(tx *gorm.DB) error {
-		return tx.Exec(`ALTER TABLE shop ADD COLUMN phone text NOT NULL DEFAULT ''`).Error
+		return tx.Exec(`ALTER TABLE shop ADD COLUMN rolling_note text NOT NULL DEFAULT ''`).Error
 	}); err != nil {
 		t.Fatalf("migrate store a: %v", err)
 	}

@@ -70,8 +70,8 @@ func (f *Fleet) renderNotification(ctx context.Context, p emailPayload, st *tena
 	if d.Subject != "" { // an invitation sent with its own subject
 		msg.Subject = d.Subject
 	}
-	if sh.Email != "" {
-		msg.ReplyTo = mail.Address{Name: sh.Name, Email: sh.Email}
+	if e := sh.ReplyEmail(); e != "" { // the sender email, else the contact email
+		msg.ReplyTo = mail.Address{Name: sh.Name, Email: e}
 	}
 	return msg, nil
 }

@@ -87,6 +87,11 @@ func TestMerchantJourney(t *testing.T) {
 	b.Click(`form[action$="/images"] button[type="submit"]`)
 	b.WaitVisible(`img[alt="A celadon mug on a wooden table"]`)
 	b.Screenshot("03-product-saved")
+	b.Click(`nav.menu a[href="` + store + `/products"]`)
+	b.WaitVisible("table")
+	if got := b.Text("main table"); !strings.Contains(got, "10 in stock for 2 variants") {
+		t.Errorf("the products list says of the mug's stock:\n%s", got)
+	}
 
 	// Shipping to the US, so shoppers can check out.
 	b.Open(dash+store+"/settings/shipping", "#zone-name")
@@ -162,6 +167,10 @@ func TestMerchantJourney(t *testing.T) {
 		t.Errorf("the tracking link = %q", href)
 	}
 	shopper.Screenshot("09-order-status-shipped")
+	b.Open(dash+store+"/products", "table")
+	if got := b.Text("main table"); !strings.Contains(got, "9 in stock for 2 variants") {
+		t.Errorf("after the sale, the products list says of the mug's stock:\n%s", got)
+	}
 
 	// A viewer is invited, accepts by the emailed link, and can only look.
 	b.Click(`nav.menu a[href="` + store + `/staff"]`)
@@ -232,6 +241,21 @@ func TestMerchantJourney(t *testing.T) {
 	}
 	b.Screenshot(fmt.Sprintf("%02d-audit", 13+len(menu)))
 	b.ExpectNoErrors()
+
+	// The same screens on a phone.
+	m := browser.NewMobile(t)
+	m.Open(dash+"/login", `form[action="/login"]`)
+	m.Fill("#email", "grace@example.com")
+	m.Fill("#password", "clay-and-glaze-2026")
+	m.Click(`form[action="/login"] button[type="submit"]`)
+	m.WaitVisible(".checklist")
+	m.Open(orderPage, "ol.timeline")
+	m.Screenshot("30-order-mobile")
+	m.Open(dash+store+"/products", "table")
+	m.Click(`main table a[href*="/products/"]`)
+	m.WaitVisible("#stock")
+	m.Screenshot("31-product-mobile")
+	m.ExpectNoErrors()
 	for _, e := range v.Errors() {
 		if !strings.Contains(e, "/cancel: 403") { // the forged post, on purpose
 			t.Errorf("browser: the viewer's page reported: %s", e)

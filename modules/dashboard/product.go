@@ -399,6 +399,13 @@ func (f *productForm) toProductInput(cur money.Currency, existing map[string]cat
 		} else if row == nil && len(f.Errors["price"]) == 0 {
 			bad("price", fmt.Sprintf("Give the price of the new variants (%s), like 19.99.", key))
 		}
+		if _, ok := existing[strings.ToLower(key)]; !ok && row == nil {
+			// A new variant counts its stock, as a merchant entering stock
+			// expects (the Track stock box turns it off).
+			s := "shopify"
+			mgmt := &s
+			vi.InventoryManagement = &mgmt
+		}
 		if row != nil {
 			row.toVariantInput(&vi, cur, f.Errors)
 		}
@@ -574,7 +581,7 @@ func (d *Dashboard) deleteProduct(c *gin.Context) {
 		d.failErr(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/store/%s/products", m.Store.Slug))
+	c.Redirect(http.StatusSeeOther, fmt.Sprintf("/store/%s/products?done=deleted", m.Store.Slug))
 }
 
 // addProductImage uploads a picture (field file) with its alt text, as

@@ -188,8 +188,12 @@ func TestProductCreateEditImagesStock(t *testing.T) {
 	if r := b.get(fmt.Sprintf("%s/%d/delete", base, id)); r.status != http.StatusOK || !strings.Contains(r.body, "Delete Sencha?") {
 		t.Errorf("GET delete = %d, want the confirmation", r.status)
 	}
-	if r := b.post(fmt.Sprintf("%s/%d/delete", base, id), url.Values{}); r.status != http.StatusSeeOther {
+	r = b.post(fmt.Sprintf("%s/%d/delete", base, id), url.Values{})
+	if r.status != http.StatusSeeOther {
 		t.Errorf("POST delete = %d, want 303", r.status)
+	}
+	if list := b.get(r.header.Get("Location")); !strings.Contains(list.body, "The product is deleted.") {
+		t.Errorf("the products list after a delete (%s) has no notice", r.header.Get("Location"))
 	}
 	if _, err := f.catalog.Product(ctx, st, id); err == nil {
 		t.Errorf("the product is still there after delete")

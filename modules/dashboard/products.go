@@ -81,6 +81,9 @@ func (d *Dashboard) products(c *gin.Context) {
 		d.failErr(c, err)
 		return
 	}
+	if c.Query("done") == "deleted" {
+		page.Flash = "The product is deleted."
+	}
 	// ps is in id order; the list shows the newest first.
 	updated, _ := strconv.ParseInt(c.Query("updated"), 10, 64)
 	for i := len(ps) - 1; i >= 0; i-- {

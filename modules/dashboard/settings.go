@@ -2,7 +2,6 @@ package dashboard
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -11,9 +10,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/storefleet/storefleet/internal/errs"
-	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/internal/rbac"
 	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/shipping"
 	"github.com/storefleet/storefleet/modules/shop"
 )
 
@@ -41,7 +40,7 @@ func (d *Dashboard) settings(c *gin.Context) {
 		obj string
 		settingsSection
 	}{
-		{"shop", settingsSection{"Store details", "Name, contact email, currency, time zone, and how prices include tax.", base + "/store"}},
+		{"shop", settingsSection{"Store details", "Name, emails, address, currency, time zone, and how prices include tax.", base + "/store"}},
 		{"shipping", settingsSection{"Shipping", "Where you ship, and what each shipping method costs.", base + "/shipping"}},
 		{"shipping", settingsSection{"Taxes", "Tax rates by country and province.", base + "/taxes"}},
 		{"shop", settingsSection{"Payments", "Bank transfer, cash on delivery and card payments.", base + "/payments"}},
@@ -73,6 +72,8 @@ func (d *Dashboard) canWrite(c *gin.Context, obj string) (bool, error) {
 // fieldLabels name the service's fields as the settings forms label them.
 var fieldLabels = map[string]string{
 	"name": "Name", "email": "Contact email", "currency": "Currency", "timezone": "Time zone",
+	"customer_email": "Sender email", "address1": "Address", "address2": "Apartment, suite, etc.", "city": "City",
+	"province_code": "Province or state", "zip": "Postal code", "country_code": "Country", "phone": "Phone",
 	"countries": "Countries", "code": "Country", "provinces": "Provinces", "price": "Price",
 	"min_order_subtotal": "Minimum order value", "max_order_subtotal": "Maximum order value",
 	"weight_low": "Minimum weight", "weight_high": "Maximum weight", "tax": "Rate", "tax_name": "Tax name",
@@ -122,13 +123,15 @@ var currencies = []string{"AUD", "BRL", "CAD", "CHF", "CNY", "CZK", "DKK", "EUR"
 
 // storeForm is the store details page.
 type storeForm struct {
-	Name, Email, Currency, Timezone string
-	TaxesIncluded, TaxShipping      bool
-	Currencies                      []string
-	HasOrders, CanWrite             bool
-	Flash                           string
-	Problems                        []string
-	Errors                          map[string][]string
+	Name, Email, CustomerEmail, Currency, Timezone string
+	TaxesIncluded, TaxShipping                     bool
+	Address                                        shop.Address
+	Currencies                                     []string
+	Countries                                      []shipping.Country
+	HasOrders, CanWrite                            bool
+	Flash                                          string
+	Problems                                       []string
+	Errors                                         map[string][]string
 }
 
 // settingsStore shows the store's details.
@@ -138,8 +141,8 @@ func (d *Dashboard) settingsStore(c *gin.Context) {
 		d.failErr(c, err)
 		return
 	}
-	form := storeForm{Name: sh.Name, Email: sh.Email, Currency: sh.Currency, Timezone: sh.Timezone,
-		TaxesIncluded: sh.TaxesIncluded, TaxShipping: sh.TaxShipping}
+	form := storeForm{Name: sh.Name, Email: sh.Email, CustomerEmail: sh.CustomerEmail, Currency: sh.Currency, Timezone: sh.Timezone,
+		TaxesIncluded: sh.TaxesIncluded, TaxShipping: sh.TaxShipping, Address: sh.Address}
 	if c.Query("done") == "saved" {
 		form.Flash = "Store details saved."
 	}
@@ -157,60 +160,45 @@ func (d *Dashboard) showStore(c *gin.Context, status int, form storeForm) {
 		d.failErr(c, err)
 		return
 	}
+	form.Countries = shipping.Countries()
 	form.Currencies = currencies
-	if !slices.Contains(currencies, form.Currency) {
+	if form.Currency != "" && !slices.Contains(currencies, form.Currency) {
 		form.Currencies = append(slices.Clone(currencies), form.Currency)
 		slices.SortFunc(form.Currencies, cmp.Compare)
 	}
 	d.render(c, status, "settings_store", "Store details", form)
 }
 
-// hasOrders says whether the store has any order, which fixes its currency.
+// hasOrders says whether the store has any order, which fixes its currency:
+// the form then shows the currency without offering to change it (the shop
+// service refuses the change all the same).
 func (d *Dashboard) hasOrders(c *gin.Context) (bool, error) {
 	n, err := d.cfg.Orders.CountOrders(c.Request.Context(), memberOf(c).Store, orders.Query{Status: "any"})
 	return n > 0, err
 }
 
 // saveStore saves the store's details with shop.UpdateSettings (shop.json's
-// rules, plus the time zone and the currency); a currency change is refused
-// once the store has orders, as their amounts are in the old one.
+// rules, plus the time zone and the currency); the service refuses a
+// currency change once the store has orders, as their amounts are in the
+// old one, and the form shows why.
 func (d *Dashboard) saveStore(c *gin.Context) {
-	m := memberOf(c)
-	ctx := c.Request.Context()
 	form := storeForm{Name: c.PostForm("name"), Email: strings.TrimSpace(c.PostForm("email")),
-		Currency: strings.ToUpper(strings.TrimSpace(c.PostForm("currency"))), Timezone: strings.TrimSpace(c.PostForm("timezone")),
-		TaxesIncluded: c.PostForm("taxes_included") != "", TaxShipping: c.PostForm("tax_shipping") != ""}
-	cur, err := d.cfg.Shop.Shop(ctx, m.Store)
-	if err != nil {
-		d.failErr(c, err)
-		return
+		CustomerEmail: strings.TrimSpace(c.PostForm("customer_email")),
+		Currency:      strings.ToUpper(strings.TrimSpace(c.PostForm("currency"))), Timezone: strings.TrimSpace(c.PostForm("timezone")),
+		TaxesIncluded: c.PostForm("taxes_included") != "", TaxShipping: c.PostForm("tax_shipping") != "",
+		Address: shop.Address{Address1: c.PostForm("address1"), Address2: c.PostForm("address2"), City: c.PostForm("city"),
+			ProvinceCode: c.PostForm("province_code"), Zip: c.PostForm("zip"), CountryCode: c.PostForm("country_code"),
+			Phone: c.PostForm("phone")}}
+	a := &form.Address
+	in := shop.Settings{Update: shop.Update{Name: &form.Name, Email: &form.Email, CustomerEmail: &form.CustomerEmail,
+		TaxesIncluded: &form.TaxesIncluded, TaxShipping: &form.TaxShipping,
+		Address: shop.AddressUpdate{Address1: &a.Address1, Address2: &a.Address2, City: &a.City, ProvinceCode: &a.ProvinceCode,
+			Zip: &a.Zip, CountryCode: &a.CountryCode, Phone: &a.Phone}},
+		Timezone: &form.Timezone}
+	if form.Currency != "" {
+		in.Currency = &form.Currency
 	}
-	in := shop.Settings{Update: shop.Update{Name: &form.Name, Email: &form.Email,
-		TaxesIncluded: &form.TaxesIncluded, TaxShipping: &form.TaxShipping}, Timezone: &form.Timezone}
-	if form.Currency == "" {
-		form.Currency = cur.Currency
-	}
-	if form.Currency != cur.Currency {
-		has, err := d.hasOrders(c)
-		if err != nil {
-			d.failErr(c, err)
-			return
-		}
-		if has {
-			err = &errs.Error{Kind: errs.Conflict, Message: "the currency cannot change once the store has orders",
-				Fields: map[string][]string{"currency": {fmt.Sprintf("cannot change from %s: the store has orders, and their amounts are in %s", cur.Currency, cur.Currency)}}}
-			d.storeFailed(c, form, err)
-			return
-		}
-		if _, err := money.ParseCurrency(form.Currency); err == nil {
-			in.Currency = &form.Currency
-		} else {
-			d.storeFailed(c, form, &errs.Error{Kind: errs.Invalid, Message: errs.MessageOf(err),
-				Fields: map[string][]string{"currency": {errs.MessageOf(err)}}})
-			return
-		}
-	}
-	if _, err := d.cfg.Shop.UpdateSettings(ctx, m.Store, in); err != nil {
+	if _, err := d.cfg.Shop.UpdateSettings(c.Request.Context(), memberOf(c).Store, in); err != nil {
 		d.storeFailed(c, form, err)
 		return
 	}

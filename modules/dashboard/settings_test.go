@@ -6,15 +6,32 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/storefleet/storefleet/billing"
+	"github.com/storefleet/storefleet/internal/auth"
+	"github.com/storefleet/storefleet/internal/blob"
+	"github.com/storefleet/storefleet/internal/pg"
+	"github.com/storefleet/storefleet/internal/ratelimit"
+	"github.com/storefleet/storefleet/internal/testenv"
+	"github.com/storefleet/storefleet/modules/catalog"
+	"github.com/storefleet/storefleet/modules/customers"
+	"github.com/storefleet/storefleet/modules/dashboard"
+	"github.com/storefleet/storefleet/modules/discounts"
+	"github.com/storefleet/storefleet/modules/inventory"
 	"github.com/storefleet/storefleet/modules/notifications"
+	"github.com/storefleet/storefleet/modules/orders"
 	"github.com/storefleet/storefleet/modules/shipping"
 	"github.com/storefleet/storefleet/modules/shop"
+	"github.com/storefleet/storefleet/modules/storefront"
+	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -425,5 +442,206 @@ func TestSettingsNotifications(t *testing.T) {
 	v.get(path)
 	if r := v.post(path, good); r.status != http.StatusForbidden {
 		t.Errorf("staff's POST of a template = %d, want 403", r.status)
+	}
+}
+
+// settingsStripeFixture is newFixture's dashboard with card payments on:
+// the billing service talks to stripe-mock with a test key, and the
+// dashboard's Stripe flag is set, as cmd/storefleet does when the fleet
+// has Stripe keys.
+func settingsStripeFixture(t *testing.T) *fixture {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rdb := testenv.Redis(t)
+	dbURL := testenv.Database(t)
+	db, err := tenant.Open(context.Background(), dbURL, tenant.Config{Pool: pg.Pool{MaxConns: 8}}, rdb, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sessions, err := auth.NewSessions([]byte(sessionKey), 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := tenant.URLs{Scheme: "http", Domain: "localhost", Port: "8080"}
+	bucket, err := blob.Open(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	stripeCfg := billing.Config{SecretKey: "sk_test_123", PublishableKey: "pk_test_123", WebhookSecret: "whsec_test_123",
+		APIURL: testenv.StripeMock(t)}
+	if err := stripeCfg.Validate(); err != nil {
+		t.Fatalf("billing.Config.Validate() = %v", err)
+	}
+	cat := catalog.NewService(db, catalog.Files{Bucket: bucket, URLs: urls})
+	d := dashboard.New(dashboard.Config{
+		DB: db, Sessions: sessions, Limiter: ratelimit.New(rdb), CSRFKey: []byte("dashboard-test-csrf-key"), URLs: urls,
+		Catalog: cat, Inventory: inventory.NewService(db), Orders: orders.NewService(db),
+		Customers: customers.NewService(db), Discounts: discounts.NewService(db), Shipping: shipping.NewService(db),
+		Shop: shop.NewService(db, urls), Webhooks: webhooks.NewService(db), Notifications: notifications.NewService(db, urls),
+		Themes: storefront.NewThemes(db, storefront.Config{URLs: urls, CartKey: []byte("cart-key-for-tests-0123456789abcd")}, nil),
+		Pages:  storefront.NewPages(db), Menus: storefront.NewMenus(db),
+		Payments: billing.NewService(db, stripeCfg, log), Stripe: true, Log: log,
+	})
+	engine := gin.New()
+	d.Routes(engine)
+	addr := fmt.Sprintf("10.%d.%d.%d:1234", randByte(), randByte(), randByte())
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = addr
+		engine.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return &fixture{t: t, db: db, dbURL: dbURL, catalog: cat, srv: srv}
+}
+
+// TestSettingsStripe: with Stripe on the fleet, the payments page offers
+// "Connect Stripe"; the post sends the owner (303) to the onboarding link
+// billing.ConnectLink returns, and the page then shows the store's Stripe
+// account and its status; a viewer sees the page without the button and
+// cannot post; a post without the page's token is refused.
+func TestSettingsStripe(t *testing.T) {
+	f := settingsStripeFixture(t)
+	acct, st := f.owner("stripe-shop")
+	b := f.browser()
+	b.mustLogin(acct.Email)
+	base := "/store/stripe-shop/settings/payments"
+
+	v := f.browser()
+	v.mustLogin(f.staff(st, tenant.RoleViewer).Email)
+	if page := v.get(base); page.status != http.StatusOK || strings.Contains(page.body, "Connect Stripe") {
+		t.Errorf("a viewer's GET payments = %d, want 200 without the Connect button", page.status)
+	}
+	if r := v.post(base+"/stripe", url.Values{}); r.status != http.StatusForbidden {
+		t.Errorf("a viewer's POST connect = %d, want 403", r.status)
+	}
+	if r := b.do(http.MethodPost, base+"/stripe", url.Values{}); r.status != http.StatusForbidden {
+		t.Errorf("POST connect without a CSRF token = %d, want 403", r.status)
+	}
+	if _, err := f.db.StripeAccount(context.Background(), st.ID); err == nil {
+		t.Fatalf("refused posts connected a Stripe account")
+	}
+
+	page := b.get(base)
+	if page.status != http.StatusOK || !strings.Contains(page.body, "Connect Stripe") ||
+		strings.Contains(page.body, "need the platform's operator") {
+		t.Fatalf("GET payments with Stripe = %d %.2000s, want the Connect Stripe button", page.status, page.body)
+	}
+	r := b.post(base+"/stripe", url.Values{})
+	loc := r.header.Get("Location")
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(loc, "https://") {
+		t.Fatalf("POST connect = %d to %q %.300s, want 303 to Stripe's onboarding link", r.status, loc, r.body)
+	}
+	a, err := f.db.StripeAccount(context.Background(), st.ID)
+	if err != nil || !strings.HasPrefix(a.StripeAccount, "acct_") {
+		t.Fatalf("after connecting, the store's Stripe account = %+v, %v", a, err)
+	}
+
+	page = b.get(base + "?stripe=return")
+	if !strings.Contains(page.body, "Welcome back from Stripe") || !strings.Contains(page.body, "<strong>"+a.StripeAccount+"</strong>") {
+		t.Errorf("back from Stripe, the page lacks the notice or the account %s", a.StripeAccount)
+	}
+	status := "set-up not finished"
+	switch {
+	case a.ChargesEnabled:
+		status = "taking card payments"
+	case a.DetailsSubmitted:
+		status = "waiting for Stripe's review"
+	}
+	if !strings.Contains(page.body, status) {
+		t.Errorf("the page does not show the account's status %q", status)
+	}
+	if !a.ChargesEnabled && !strings.Contains(page.body, "Finish setting up Stripe") {
+		t.Errorf("an account that cannot charge yet is not offered to finish the set-up")
+	}
+	if page := b.get(base + "?stripe=refresh"); !strings.Contains(page.body, "Connect Stripe again") {
+		t.Errorf("after an expired link, the page does not say to connect again")
+	}
+}
+
+// TestSettingsStoreAddress: the owner gives the store's address and sender
+// email on the store details form and sees them again; an unknown country
+// or a half address is refused on the page with the reason and nothing
+// changes; a viewer cannot save; another store's details are not found.
+func TestSettingsStoreAddress(t *testing.T) {
+	f := newFixture(t)
+	acct, st := f.owner("address-shop")
+	f.owner("address-other")
+	b := f.browser()
+	b.mustLogin(acct.Email)
+	path := "/store/address-shop/settings/store"
+	page := b.get(path)
+	for _, want := range []string{`<label for="address1">`, `<label for="country_code">`, `<option value="FR">France</option>`, `<label for="customer_email">`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the store details form lacks %q", want)
+		}
+	}
+	form := settingsStoreForm("Leaf", "owner@leaf.example")
+	for k, v := range map[string]string{"customer_email": "hello@leaf.example", "address1": "1 Rue de la Paix", "city": "Paris",
+		"zip": "75002", "country_code": "FR", "phone": "+33 1 23 45 67 89"} {
+		form.Set(k, v)
+	}
+	if r := b.post(path, form); r.status != http.StatusSeeOther {
+		t.Fatalf("POST %s with an address = %d %.500s, want 303", path, r.status, r.body)
+	}
+	want := shop.Address{Address1: "1 Rue de la Paix", City: "Paris", Zip: "75002", CountryCode: "FR", Phone: "+33 1 23 45 67 89"}
+	if sh := f.settingsShop(st); sh.Address != want || sh.CustomerEmail != "hello@leaf.example" || sh.ReplyEmail() != "hello@leaf.example" {
+		t.Fatalf("after saving, the shop is %+v, want address %+v and sender hello@leaf.example", sh, want)
+	}
+	page = b.get(path)
+	for _, want := range []string{`value="1 Rue de la Paix"`, `value="Paris"`, `<option value="FR" selected>France</option>`, `value="hello@leaf.example"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("after saving, the form lacks %q", want)
+		}
+	}
+
+	for _, tc := range []struct {
+		name   string
+		change map[string]string
+		want   string
+	}{
+		{"unknown country", map[string]string{"country_code": "XX"}, "Country: &#34;XX&#34; is not an ISO 3166-1 country code"},
+		{"no city", map[string]string{"city": ""}, "City: can&#39;t be blank"},
+		{"bad sender email", map[string]string{"customer_email": "nope"}, "Sender email"},
+	} {
+		bad := url.Values{}
+		for k, v := range form {
+			bad[k] = v
+		}
+		for k, v := range tc.change {
+			bad.Set(k, v)
+		}
+		b.get(path)
+		r := b.post(path, bad)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, tc.want) || !strings.Contains(r.body, "Nothing was saved") {
+			t.Errorf("%s: POST %s = %d, want 422 saying %q\n%.300s", tc.name, path, r.status, tc.want, r.body)
+		}
+		if sh := f.settingsShop(st); sh.Address != want || sh.CustomerEmail != "hello@leaf.example" {
+			t.Errorf("%s: a refused form changed the shop to %+v", tc.name, sh)
+		}
+	}
+
+	v := f.browser()
+	v.mustLogin(f.staff(st, tenant.RoleViewer).Email)
+	if page := v.get(path); page.status != http.StatusOK || !strings.Contains(page.body, `value="Paris"`) {
+		t.Errorf("a viewer's GET %s = %d, want 200 showing the address", path, page.status)
+	}
+	moved := url.Values{}
+	for k, vs := range form {
+		moved[k] = vs
+	}
+	moved.Set("city", "Lyon")
+	if r := v.post(path, moved); r.status != http.StatusForbidden {
+		t.Errorf("a viewer's POST %s = %d, want 403", path, r.status)
+	}
+	if r := b.do(http.MethodPost, path, moved); r.status != http.StatusForbidden {
+		t.Errorf("POST %s without a CSRF token = %d, want 403", path, r.status)
+	}
+	if sh := f.settingsShop(st); sh.Address.City != "Paris" {
+		t.Errorf("refused posts moved the store to %s", sh.Address.City)
+	}
+	if r := b.get("/store/address-other/settings/store"); r.status != http.StatusNotFound {
+		t.Errorf("GET another store's details = %d, want 404", r.status)
 	}
 }

@@ -7,16 +7,30 @@ import (
 
 	"github.com/storefleet/storefleet/internal/money"
 	"github.com/storefleet/storefleet/modules/orders"
+	"github.com/storefleet/storefleet/modules/shop"
 )
 
+// shopAddressVars is the store's address as Shopify's shop.address shows
+// it, for the fields we have, with summary: the address on one line, ""
+// when there is none (the footers test it, as "" is true in Liquid).
+func shopAddressVars(a shop.Address) map[string]any {
+	return map[string]any{"address1": a.Address1, "address2": a.Address2, "city": a.City, "province_code": a.ProvinceCode,
+		"zip": a.Zip, "country_code": a.CountryCode, "country": a.Country(), "phone": a.Phone, "summary": a.Summary()}
+}
+
 // Shop is the store as its emails show it: name and logo for the header,
-// its address for links, its email for replies.
+// its URL for links, its email for replies (the sender email,
+// shop.Shop.ReplyEmail), its postal address for the footer.
 type Shop struct {
 	Name     string
 	Email    string
 	URL      string // "https://acme.storefleet.app", no trailing slash
 	LogoURL  string // "" when the store has none
 	Currency string
+	// Address is the store's postal address, which the default templates'
+	// footers show (the law on commercial email asks for it in many
+	// places); zero when the merchant has given none.
+	Address shop.Address
 }
 
 // Customer is whom an email is for.
@@ -65,7 +79,7 @@ func (d Data) vars() map[string]any {
 	host := strings.TrimPrefix(strings.TrimPrefix(d.Shop.URL, "https://"), "http://")
 	v := map[string]any{
 		"shop": map[string]any{"name": d.Shop.Name, "email": d.Shop.Email, "url": d.Shop.URL, "domain": host,
-			"logo": logo, "currency": d.Shop.Currency},
+			"logo": logo, "currency": d.Shop.Currency, "address": shopAddressVars(d.Shop.Address)},
 		"shop_name": d.Shop.Name,
 		"url":       d.URL,
 	}

@@ -96,7 +96,7 @@ func shopIn(tx *gorm.DB, url string) (Shop, error) {
 	if err := tx.Raw(`SELECT logo_url FROM shop`).Scan(&row).Error; err != nil {
 		return Shop{}, fmt.Errorf("read shop logo: %w", err)
 	}
-	out := Shop{Name: sh.Name, Email: sh.Email, URL: url, Currency: sh.Currency}
+	out := Shop{Name: sh.Name, Email: sh.ReplyEmail(), URL: url, Currency: sh.Currency, Address: sh.Address}
 	if row.LogoURL != nil {
 		out.LogoURL = *row.LogoURL
 	}

@@ -198,7 +198,7 @@ func checkTaxLines(f errs.Fields, field string, ts []TaxLine) {
 // OrderByCheckoutIn finds that order). On an error nothing is written, and
 // the caller must roll its transaction back.
 func PlaceIn(tx *gorm.DB, n NewOrder) (Order, error) {
-	cur, err := shop.CurrencyIn(tx)
+	cur, err := shop.LockCurrencyIn(tx) // the currency cannot change under an order
 	if err != nil {
 		return Order{}, err
 	}
