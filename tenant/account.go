@@ -45,6 +45,9 @@ type Signup struct {
 	Name      string // the person's name; optional
 	StoreName string
 	Slug      string // optional: derived from StoreName
+	// Dashboard is the dashboard's address: when set, the email asking to
+	// verify the address is queued with the account, so it cannot be lost.
+	Dashboard string
 }
 
 // SignUp creates an account and a store it owns, atomically: if the store
@@ -80,6 +83,11 @@ func (d *DB) SignUp(ctx context.Context, s Signup) (Account, *Tenant, error) {
 		var err error
 		if acct, err = insertAccount(tx, email, hash, strings.TrimSpace(s.Name)); err != nil {
 			return err
+		}
+		if s.Dashboard != "" {
+			if err := queueAccountLink(tx, acct.ID, AccountEmailVerify, VerifyTTL, acct.Email, acct.Name, s.Dashboard+"/verify/"); err != nil {
+				return err
+			}
 		}
 		change, err = insertMembership(tx, acct.ID, t.ID, RoleOwner)
 		return err

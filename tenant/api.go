@@ -110,7 +110,7 @@ func (a *ControlAPI) signup(c *gin.Context) error {
 		return err
 	}
 	acct, t, err := a.db.SignUp(c.Request.Context(), Signup{
-		Email: req.Email, Password: req.Password, Name: req.Name, StoreName: req.StoreName, Slug: req.Slug,
+		Email: req.Email, Password: req.Password, Name: req.Name, StoreName: req.StoreName, Slug: req.Slug, Dashboard: a.urls.Dashboard(),
 	})
 	if err != nil {
 		return err

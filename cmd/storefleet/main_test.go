@@ -262,6 +262,14 @@ func TestSignupAndHostRouting(t *testing.T) {
 	if store["slug"] != "acme-tea" || store["url"] != "http://acme-tea.localhost:8080" {
 		t.Errorf("signup store = %v, want slug acme-tea at http://acme-tea.localhost:8080", store)
 	}
+	// The verification email was queued with the account.
+	var queued []tenant.AccountEmail
+	if _, err := s.deps.db.RelayAccountEmails(context.Background(), 10, func(_ context.Context, e tenant.AccountEmail) error {
+		queued = append(queued, e)
+		return nil
+	}); err != nil || len(queued) != 1 || queued[0].Kind != tenant.AccountEmailVerify || queued[0].ToEmail != "tea@acme.example" {
+		t.Errorf("emails queued by the sign-up = %+v, %v; want the verification to tea@acme.example", queued, err)
+	}
 	if r := s.do(t, "GET", "acme-tea.localhost:8080", "/", ""); r.status != 200 || !strings.Contains(r.body, ">Acme Tea</h1>") {
 		t.Errorf("GET acme-tea.localhost/ = %d %q, want 200 with the store's name", r.status, r.body)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/storefleet/storefleet/internal/errs"
 	"github.com/storefleet/storefleet/internal/ratelimit"
-	"github.com/storefleet/storefleet/tenant"
 )
 
 // A merchant's own account emails: the forgotten password (/password/forgot
@@ -140,14 +139,6 @@ func (d *Dashboard) resendVerification(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/verify?sent=1")
-}
-
-// startVerification queues the verification email of a new account. A
-// failure is logged, not shown: the account exists, and /verify resends.
-func (d *Dashboard) startVerification(c *gin.Context, account tenant.AccountID) {
-	if err := d.cfg.DB.StartVerification(c.Request.Context(), account, d.cfg.URLs.Dashboard()); err != nil {
-		d.cfg.Log.WarnContext(c.Request.Context(), "queue the verification email", "account", int64(account), "err", err)
-	}
 }
 
 // throttleAccountEmail pours a request for an email into the buckets of

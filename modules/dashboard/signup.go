@@ -51,6 +51,7 @@ func (d *Dashboard) signup(c *gin.Context) {
 	}
 	acct, t, err := d.cfg.DB.SignUp(c.Request.Context(), tenant.Signup{
 		Email: form.Email, Password: c.PostForm("password"), StoreName: form.StoreName, Slug: form.Slug,
+		Dashboard: d.cfg.URLs.Dashboard(), // the verification email, queued with the account
 	})
 	if err != nil {
 		switch errs.KindOf(err) {
@@ -65,7 +66,6 @@ func (d *Dashboard) signup(c *gin.Context) {
 		}
 		return
 	}
-	d.startVerification(c, acct.ID) // password.go
 	if err := d.beginSession(c, acct.ID); err != nil {
 		d.failErr(c, err)
 		return
