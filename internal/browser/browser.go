@@ -288,8 +288,9 @@ func (b *Browser) WaitText(sel, want string) {
 		_, err = chromedp.Run(ctx, chromedp.Poll[bool](expr,
 			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0)))
 		// A page that navigates (a form posted a moment ago) ends the poll
-		// in the old document: poll again in the new one.
-		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "navigated or closed") {
+		// in the old document ("navigated or closed", "Cannot find context
+		// with specified id"): poll again in the new one, until the deadline.
+		if err == nil || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
