@@ -129,12 +129,18 @@ func TestPlanSetsTheRateLimit(t *testing.T) {
 	get := func() response {
 		return s.do(t, "GET", "gamma-tea.localhost", "/admin/api/2025-01/shop.json", "", "X-Shopify-Access-Token", tok)
 	}
+	// The bucket holds 40 and leaks 2 a second, so on a busy machine a call
+	// or two more than 40 may pass before the first 429.
 	var last response
-	for range 41 {
-		last = get()
+	ok := 0
+	for range 60 {
+		if last = get(); last.status != 200 {
+			break
+		}
+		ok++
 	}
-	if last.status != 429 || last.header.Get("Retry-After") == "" || !strings.HasSuffix(last.header.Get("X-Shopify-Shop-Api-Call-Limit"), "/40") {
-		t.Fatalf("41st call on the trial plan = %d %v, want 429 with Retry-After and n/40", last.status, last.header)
+	if ok < 40 || last.status != 429 || last.header.Get("Retry-After") == "" || !strings.HasSuffix(last.header.Get("X-Shopify-Shop-Api-Call-Limit"), "/40") {
+		t.Fatalf("after %d calls on the trial plan: %d %v, want at least 40 calls through, then 429 with Retry-After and n/40", ok, last.status, last.header)
 	}
 
 	var out, errOut bytes.Buffer
