@@ -114,11 +114,21 @@ type view struct {
 	Email   string
 	// Unverified: the account's email is not verified yet (a banner asks).
 	Unverified bool
-	Stores     []tenant.Member // the switcher
-	Member     *Member         // on a store page
+	Stores     []tenant.Member        // the switcher
+	roleNames  map[tenant.Role]string // custom roles' names, for RoleName
+	Member     *Member                // on a store page
 	Menu       []menuItem
 	Path       string
 	Data       any
+}
+
+// RoleName is the name of m's role as the switcher shows it: a custom
+// role's own name rather than its id.
+func (v view) RoleName(m tenant.Member) string {
+	if n, ok := v.roleNames[m.Role]; ok {
+		return n
+	}
+	return string(m.Role)
 }
 
 // render writes page with data, inside the layout, with status.
@@ -166,6 +176,16 @@ func (d *Dashboard) view(c *gin.Context, title string, data any) (view, error) {
 	v.Unverified = !verified
 	if v.Stores, err = d.cfg.DB.StoresOf(ctx, v.Account); err != nil {
 		return v, err
+	}
+	for _, s := range v.Stores {
+		if s.Role.IsCustom() {
+			if v.roleNames == nil {
+				v.roleNames = map[tenant.Role]string{}
+			}
+			if v.roleNames[s.Role], err = d.cfg.DB.RoleLabel(ctx, s.Tenant, s.Role); err != nil {
+				return v, err
+			}
+		}
 	}
 	if m, ok := c.Get(ctxMember); ok {
 		mm := m.(Member)

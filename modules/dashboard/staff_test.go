@@ -216,6 +216,15 @@ func TestStaffRolesAndAudit(t *testing.T) {
 			t.Errorf("a Packer may %s %s = %v, want %v", tc.act, tc.obj, got, tc.want)
 		}
 	}
+	// The Packer sees the role by its name, in the switcher and when refused.
+	w := f.browser()
+	w.mustLogin(worker.Email)
+	if r := w.get("/stores"); !strings.Contains(r.body, "Packers") || strings.Contains(r.body, "custom:") {
+		t.Errorf("the Packer's store list does not name the role Packers:\n%.600s", r.body)
+	}
+	if r := w.get("/store/roles-shop/products"); r.status != http.StatusForbidden || !strings.Contains(r.body, "(Packers)") {
+		t.Errorf("GET products as a Packer = %d, want 403 naming the role Packers", r.status)
+	}
 	a.get("/store/roles-shop/staff/roles")
 	if r := a.post(fmt.Sprintf("/store/roles-shop/staff/roles/%d/delete", crs[0].ID), url.Values{}); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "in use") {
 		t.Errorf("POST delete of a role in use = %d, want 422 saying it is in use", r.status)
