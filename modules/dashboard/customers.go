@@ -73,18 +73,8 @@ func (d *Dashboard) customers(c *gin.Context) {
 		page.Search = page.Search[:1000]
 	}
 	q := customers.Query{Limit: customersPerPage, Terms: customers.ParseSearch(page.Search)}
-	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
-	before, _ := strconv.ParseInt(c.Query("before"), 10, 64)
-	// Newest first: customers page in id order, so "after" in this list is
-	// "before" there.
-	switch {
-	case after > 0:
-		q.Before = after
-	case before > 0:
-		q.After = before
-	default:
-		q.Before = 1<<63 - 1
-	}
+	at := readCursor(c)
+	q.After, q.Before = at.bounds()
 	cs, more, err := d.cfg.Customers.Customers(ctx, m.Store, q)
 	if err != nil {
 		d.failErr(c, err)
@@ -106,23 +96,12 @@ func (d *Dashboard) customers(c *gin.Context) {
 		page.Rows = append(page.Rows, customerRow{ID: cu.ID, Name: customerName(cu), Email: cu.Email, State: cu.State,
 			Orders: int(cu.OrdersCount), Spent: cur.Format(cu.TotalSpent) + " " + cur.Code})
 	}
-	link := func(key string, id int64) string {
-		v := url.Values{}
-		if page.Search != "" {
-			v.Set("q", page.Search)
-		}
-		v.Set(key, strconv.FormatInt(id, 10))
-		return "?" + v.Encode()
+	keep := url.Values{}
+	if page.Search != "" {
+		keep.Set("q", page.Search)
 	}
-	if len(page.Rows) > 0 {
-		first, last := page.Rows[0].ID, page.Rows[len(page.Rows)-1].ID
-		backward := before > 0
-		if (backward && more) || (!backward && after > 0) {
-			page.Prev = link("before", first)
-		}
-		if (!backward && more) || backward {
-			page.Next = link("after", last)
-		}
+	if n := len(page.Rows); n > 0 {
+		page.Prev, page.Next = at.links(page.Rows[0].ID, page.Rows[n-1].ID, more, keep)
 	}
 	d.render(c, http.StatusOK, "customers", "Customers", page)
 }

@@ -57,6 +57,13 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, billing.Config{})
+}
+
+// newFixtureWith is newFixture with payments configured by pay: Stripe keys
+// in it turn card payments on, as cmd/storefleet does when the fleet has them.
+func newFixtureWith(t *testing.T, pay billing.Config) *fixture {
+	t.Helper()
 	gin.SetMode(gin.ReleaseMode)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rdb := testenv.Redis(t)
@@ -84,7 +91,7 @@ func newFixture(t *testing.T) *fixture {
 		Shop: shop.NewService(db, urls), Webhooks: webhooks.NewService(db, webhooks.AllowPrivate(true)), Notifications: notifications.NewService(db, urls),
 		Themes: storefront.NewThemes(db, storefront.Config{URLs: urls, CartKey: []byte("cart-key-for-tests-0123456789abcd")}, nil),
 		Pages:  storefront.NewPages(db), Menus: storefront.NewMenus(db),
-		Payments: billing.NewService(db, billing.Config{}, log), Log: log,
+		Payments: billing.NewService(db, pay, log), Stripe: pay.SecretKey != "", Log: log,
 	})
 	engine := gin.New()
 	d.Routes(engine)

@@ -124,18 +124,8 @@ func (d *Dashboard) showDiscounts(c *gin.Context, status int, page discountsPage
 	ctx := c.Request.Context()
 	page.Types = discountTypes
 	q := discounts.RuleQuery{Limit: discountsPerPage}
-	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
-	before, _ := strconv.ParseInt(c.Query("before"), 10, 64)
-	// Newest first: price rules page in id order, so "after" in this list
-	// is "before" there.
-	switch {
-	case after > 0:
-		q.Before = after
-	case before > 0:
-		q.After = before
-	default:
-		q.Before = 1<<63 - 1
-	}
+	at := readCursor(c)
+	q.After, q.Before = at.bounds()
 	rs, more, err := d.cfg.Discounts.PriceRules(ctx, m.Store, q)
 	if err != nil {
 		d.failErr(c, err)
@@ -181,20 +171,9 @@ func (d *Dashboard) showDiscounts(c *gin.Context, status int, page discountsPage
 		row.CanDisable = row.Status == discountActive || row.Status == discountScheduled
 		page.Rows = append(page.Rows, row)
 	}
-	link := func(key string, id int64) string {
-		v := url.Values{}
-		v.Set(key, strconv.FormatInt(id, 10))
-		return "?" + v.Encode()
-	}
-	if len(page.Rows) > 0 {
-		first, last := page.Rows[0].ID, page.Rows[len(page.Rows)-1].ID
-		backward := before > 0
-		if (backward && more) || (!backward && after > 0) {
-			page.Prev = link("before", first)
-		}
-		if (!backward && more) || backward {
-			page.Next = link("after", last)
-		}
+	var keep url.Values
+	if n := len(page.Rows); n > 0 {
+		page.Prev, page.Next = at.links(page.Rows[0].ID, page.Rows[n-1].ID, more, keep)
 	}
 	if formErr != nil {
 		page.Error, page.Fields = errs.MessageOf(formErr), discountFields(errs.FieldsOf(formErr))

@@ -66,18 +66,8 @@ func (d *Dashboard) orders(c *gin.Context) {
 	}
 	page.Filtered = page.Status != "any" || page.Financial != "" || page.Fulfillment != ""
 	q := orders.Query{Limit: ordersPerPage, Status: page.Status, FinancialStatus: page.Financial, FulfillmentStatus: page.Fulfillment}
-	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
-	before, _ := strconv.ParseInt(c.Query("before"), 10, 64)
-	// Newest first: orders page in id order, so "after" in this list is
-	// "before" there.
-	switch {
-	case after > 0:
-		q.Before = after
-	case before > 0:
-		q.After = before
-	default:
-		q.Before = 1<<63 - 1
-	}
+	at := readCursor(c)
+	q.After, q.Before = at.bounds()
 	os, more, err := d.cfg.Orders.Orders(ctx, m.Store, q)
 	if err != nil {
 		d.failErr(c, err)
@@ -94,27 +84,15 @@ func (d *Dashboard) orders(c *gin.Context) {
 		page.Rows = append(page.Rows, orderRow{ID: o.ID, Name: o.Name, Date: o.ProcessedAt.Format("2 Jan 2006 15:04"), Email: o.Email,
 			Total: formatMoney(o.Currency, o.TotalPrice), Financial: o.FinancialStatus, Fulfillment: fulfillmentLabel(o)})
 	}
-	link := func(key string, id int64) string {
-		v := url.Values{}
-		v.Set("status", page.Status)
-		if page.Financial != "" {
-			v.Set("financial_status", page.Financial)
-		}
-		if page.Fulfillment != "" {
-			v.Set("fulfillment_status", page.Fulfillment)
-		}
-		v.Set(key, strconv.FormatInt(id, 10))
-		return "?" + v.Encode()
+	keep := url.Values{"status": {page.Status}}
+	if page.Financial != "" {
+		keep.Set("financial_status", page.Financial)
 	}
-	if len(page.Rows) > 0 {
-		first, last := page.Rows[0].ID, page.Rows[len(page.Rows)-1].ID
-		backward := before > 0
-		if (backward && more) || (!backward && after > 0) {
-			page.Prev = link("before", first)
-		}
-		if (!backward && more) || backward {
-			page.Next = link("after", last)
-		}
+	if page.Fulfillment != "" {
+		keep.Set("fulfillment_status", page.Fulfillment)
+	}
+	if n := len(page.Rows); n > 0 {
+		page.Prev, page.Next = at.links(page.Rows[0].ID, page.Rows[n-1].ID, more, keep)
 	}
 	d.render(c, http.StatusOK, "orders", "Orders", page)
 }

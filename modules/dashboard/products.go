@@ -54,18 +54,8 @@ func (d *Dashboard) products(c *gin.Context) {
 	} else {
 		q.Statuses = []string{page.Status}
 	}
-	after, _ := strconv.ParseInt(c.Query("after"), 10, 64)
-	before, _ := strconv.ParseInt(c.Query("before"), 10, 64)
-	// Newest first: the catalog pages in id order, so "after" in this list
-	// is "before" there.
-	switch {
-	case after > 0:
-		q.Before = after
-	case before > 0:
-		q.After = before
-	default:
-		q.Before = 1<<63 - 1
-	}
+	at := readCursor(c)
+	q.After, q.Before = at.bounds()
 	ps, more, err := d.cfg.Catalog.Products(ctx, m.Store, q)
 	if err != nil {
 		d.failErr(c, err)
@@ -92,26 +82,15 @@ func (d *Dashboard) products(c *gin.Context) {
 			page.Flash = fmt.Sprintf("%s is now %s.", ps[i].Title, ps[i].Status)
 		}
 	}
-	link := func(key string, id int64) string {
-		v := url.Values{}
-		if page.Search != "" {
-			v.Set("q", page.Search)
-		}
-		if page.Status != "" {
-			v.Set("status", page.Status)
-		}
-		v.Set(key, strconv.FormatInt(id, 10))
-		return "?" + v.Encode()
+	keep := url.Values{}
+	if page.Search != "" {
+		keep.Set("q", page.Search)
 	}
-	if len(page.Rows) > 0 {
-		first, last := page.Rows[0].ID, page.Rows[len(page.Rows)-1].ID
-		backward := before > 0
-		if (backward && more) || (!backward && (after > 0)) {
-			page.Prev = link("before", first)
-		}
-		if (!backward && more) || backward {
-			page.Next = link("after", last)
-		}
+	if page.Status != "" {
+		keep.Set("status", page.Status)
+	}
+	if n := len(page.Rows); n > 0 {
+		page.Prev, page.Next = at.links(page.Rows[0].ID, page.Rows[n-1].ID, more, keep)
 	}
 	d.render(c, http.StatusOK, "products", "Products", page)
 }

@@ -6,32 +6,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/gin-gonic/gin"
 
 	"github.com/storefleet/storefleet/billing"
-	"github.com/storefleet/storefleet/internal/auth"
-	"github.com/storefleet/storefleet/internal/blob"
-	"github.com/storefleet/storefleet/internal/pg"
-	"github.com/storefleet/storefleet/internal/ratelimit"
 	"github.com/storefleet/storefleet/internal/testenv"
-	"github.com/storefleet/storefleet/modules/catalog"
-	"github.com/storefleet/storefleet/modules/customers"
-	"github.com/storefleet/storefleet/modules/dashboard"
-	"github.com/storefleet/storefleet/modules/discounts"
-	"github.com/storefleet/storefleet/modules/inventory"
 	"github.com/storefleet/storefleet/modules/notifications"
-	"github.com/storefleet/storefleet/modules/orders"
 	"github.com/storefleet/storefleet/modules/shipping"
 	"github.com/storefleet/storefleet/modules/shop"
-	"github.com/storefleet/storefleet/modules/storefront"
-	"github.com/storefleet/storefleet/modules/webhooks"
 	"github.com/storefleet/storefleet/tenant"
 )
 
@@ -451,49 +435,12 @@ func TestSettingsNotifications(t *testing.T) {
 // has Stripe keys.
 func settingsStripeFixture(t *testing.T) *fixture {
 	t.Helper()
-	gin.SetMode(gin.ReleaseMode)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rdb := testenv.Redis(t)
-	dbURL := testenv.Database(t)
-	db, err := tenant.Open(context.Background(), dbURL, tenant.Config{Pool: pg.Pool{MaxConns: 8}}, rdb, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	sessions, err := auth.NewSessions([]byte(sessionKey), 15*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	urls := tenant.URLs{Scheme: "http", Domain: "localhost", Port: "8080"}
-	bucket, err := blob.Open(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bucket.Close() })
-	stripeCfg := billing.Config{SecretKey: "sk_test_123", PublishableKey: "pk_test_123", WebhookSecret: "whsec_test_123",
+	pay := billing.Config{SecretKey: "sk_test_123", PublishableKey: "pk_test_123", WebhookSecret: "whsec_test_123",
 		APIURL: testenv.StripeMock(t)}
-	if err := stripeCfg.Validate(); err != nil {
+	if err := pay.Validate(); err != nil {
 		t.Fatalf("billing.Config.Validate() = %v", err)
 	}
-	cat := catalog.NewService(db, catalog.Files{Bucket: bucket, URLs: urls})
-	d := dashboard.New(dashboard.Config{
-		DB: db, Sessions: sessions, Limiter: ratelimit.New(rdb), CSRFKey: []byte("dashboard-test-csrf-key"), URLs: urls,
-		Catalog: cat, Inventory: inventory.NewService(db), Orders: orders.NewService(db),
-		Customers: customers.NewService(db), Discounts: discounts.NewService(db), Shipping: shipping.NewService(db),
-		Shop: shop.NewService(db, urls), Webhooks: webhooks.NewService(db), Notifications: notifications.NewService(db, urls),
-		Themes: storefront.NewThemes(db, storefront.Config{URLs: urls, CartKey: []byte("cart-key-for-tests-0123456789abcd")}, nil),
-		Pages:  storefront.NewPages(db), Menus: storefront.NewMenus(db),
-		Payments: billing.NewService(db, stripeCfg, log), Stripe: true, Log: log,
-	})
-	engine := gin.New()
-	d.Routes(engine)
-	addr := fmt.Sprintf("10.%d.%d.%d:1234", randByte(), randByte(), randByte())
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.RemoteAddr = addr
-		engine.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return &fixture{t: t, db: db, dbURL: dbURL, catalog: cat, srv: srv}
+	return newFixtureWith(t, pay)
 }
 
 // TestSettingsStripe: with Stripe on the fleet, the payments page offers
